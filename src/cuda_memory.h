@@ -1,0 +1,22 @@
+// Device memory figures for the automatic batch size. Without CUDA in the
+// LibTorch this project was built against, every query answers "unknown".
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+namespace gpen {
+
+struct CudaMemoryInfo {
+  std::size_t free_bytes = 0;
+  std::size_t total_bytes = 0;
+};
+
+std::optional<CudaMemoryInfo> cuda_memory_info(int device_index);
+// Peak bytes allocated by LibTorch on the device since the last reset.
+std::optional<std::size_t> cuda_peak_allocated(int device_index);
+void cuda_reset_peak(int device_index);
+// Returns cached blocks to the driver so that free memory reads true.
+void cuda_release_cache();
+
+}  // namespace gpen

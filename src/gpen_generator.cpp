@@ -1,0 +1,216 @@
+#include "gpen_generator.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+namespace gpen {
+namespace {
+
+namespace F = torch::nn::functional;
+
+const double kSqrt2 = std::sqrt(2.0);
+
+// FusedLeakyReLU: bias, leaky ReLU with slope 0.2, then a gain of sqrt(2).
+torch::Tensor fused_leaky_relu(const torch::Tensor& x, const torch::Tensor& bias) {
+  std::vector<std::int64_t> shape(x.dim(), 1);
+  shape[1] = bias.size(0);
+  return torch::leaky_relu(x + bias.view(shape), 0.2) * kSqrt2;
+}
+
+torch::Tensor pixel_norm(const torch::Tensor& x) {
+  return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8);
+}
+
+class StateReader {
+ public:
+  StateReader(const TensorMap& state, torch::Device device) : state_(state), device_(device) {}
+
+  torch::Tensor fp32(const std::string& key) const {
+    return state_.at(key).to(torch::kFloat).to(device_);
+  }
+
+  // EqualLinear: weight * lr_mul / sqrt(in), bias * lr_mul.
+  std::pair<torch::Tensor, torch::Tensor> equal_linear(const std::string& prefix,
+                                                       double lr_mul) const {
+    auto w = fp32(prefix + ".weight");
+    const double scale = lr_mul / std::sqrt(static_cast<double>(w.size(1)));
+    return {(w * scale).contiguous(), (fp32(prefix + ".bias") * lr_mul).contiguous()};
+  }
+
+  // EqualConv2d and ModulatedConv2d: weight / sqrt(fan_in).
+  torch::Tensor scaled_conv_weight(const std::string& key) const {
+    auto w = fp32(key);
+    if (w.dim() == 5) w = w[0];  // ModulatedConv2d keeps a leading batch axis of 1
+    const double fan_in = static_cast<double>(w.size(1) * w.size(2) * w.size(3));
+    return w / std::sqrt(fan_in);
+  }
+
+ private:
+  const TensorMap& state_;
+  torch::Device device_;
+};
+
+}  // namespace
+
+GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Precision precision)
+    : config_(infer_gpen_config(state)),
+      device_(device),
+      precision_(precision),
+      dtype_(scalar_type(precision)) {
+  check_gpen_state_dict(state, config_);
+  torch::NoGradGuard no_grad;
+  const StateReader read(state, device_);
+  auto to_compute = [this](const torch::Tensor& t) { return t.to(dtype_).contiguous(); };
+
+  auto load_modulated = [&](const std::string& prefix, bool demodulate, bool upsample) {
+    ModulatedConv conv;
+    auto [mw, mb] = read.equal_linear(prefix + ".modulation", 1.0);
+    conv.modulation = {mw, mb};
+    auto w = read.scaled_conv_weight(prefix + ".weight");
+    conv.weight_squared = w.pow(2).sum({2, 3}).contiguous();
+    conv.demodulate = demodulate;
+    conv.upsample = upsample;
+    if (upsample) {
+      // Transposed convolution takes [in, out, k, k]; the blur after it pads
+      // (len(kernel) - 2) - (k - 1) split as in ModulatedConv2d.__init__.
+      w = w.transpose(0, 1);
+      const int p = (4 - 2) - (static_cast<int>(w.size(2)) - 1);
+      conv.blur = {read.fp32(prefix + ".blur.kernel"), 1, 1, (p + 1) / 2 + 2 - 1, p / 2 + 1};
+    }
+    conv.weight = to_compute(w);
+    return conv;
+  };
+  auto load_styled = [&](const std::string& prefix, bool upsample) {
+    StyledConv layer;
+    layer.conv = load_modulated(prefix + ".conv", true, upsample);
+    layer.noise_weight = to_compute(read.fp32(prefix + ".noise.weight"));
+    layer.activate_bias = to_compute(read.fp32(prefix + ".activate.bias"));
+    return layer;
+  };
+  auto load_to_rgb = [&](const std::string& prefix, bool has_skip) {
+    ToRgb layer;
+    layer.conv = load_modulated(prefix + ".conv", false, false);
+    layer.bias = to_compute(read.fp32(prefix + ".bias"));
+    layer.has_skip = has_skip;
+    if (has_skip) layer.upsample = {read.fp32(prefix + ".upsample.kernel"), 2, 1, 2, 1};
+    return layer;
+  };
+
+  // Encoder: a 1x1 conv, then blur + stride-2 3x3 convs down to 4x4.
+  {
+    EncoderStage first;
+    first.weight = to_compute(read.scaled_conv_weight("ecd0.0.0.weight"));
+    first.activate_bias = to_compute(read.fp32("ecd0.0.1.bias"));
+    encoder_.push_back(first);
+    for (int j = 1; j <= config_.log_size() - 2; ++j) {
+      const std::string p = "ecd" + std::to_string(j) + ".0.";
+      EncoderStage stage;
+      stage.downsample = true;
+      stage.blur = {read.fp32(p + "0.kernel"), 1, 1, 2, 2};  // p = (4 - 2) + (3 - 1)
+      stage.weight = to_compute(read.scaled_conv_weight(p + "1.weight"));
+      stage.activate_bias = to_compute(read.fp32(p + "2.bias"));
+      encoder_.push_back(stage);
+    }
+  }
+  {
+    auto [w, b] = read.equal_linear("final_linear.0", 1.0);
+    final_linear_ = {w, b};
+  }
+  for (int i = 1; i <= config_.n_mlp; ++i) {
+    auto [w, b] = read.equal_linear("generator.style." + std::to_string(i), 0.01);
+    style_mlp_.push_back({w, b});
+  }
+  constant_input_ = to_compute(read.fp32("generator.input.input"));
+  conv1_ = load_styled("generator.conv1", false);
+  to_rgb1_ = load_to_rgb("generator.to_rgb1", false);
+  for (int k = 0; k < config_.log_size() - 2; ++k) {
+    convs_.push_back(load_styled("generator.convs." + std::to_string(2 * k), true));
+    convs_.push_back(load_styled("generator.convs." + std::to_string(2 * k + 1), false));
+    to_rgbs_.push_back(load_to_rgb("generator.to_rgbs." + std::to_string(k), true));
+  }
+}
+
+// Modulation is applied to the input and demodulation to the output, with one
+// shared weight for the whole batch: the same arithmetic as the reference's
+// per-sample grouped convolution, but one dense convolution for B faces.
+torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const torch::Tensor& x,
+                                            const torch::Tensor& style) const {
+  const auto batch = x.size(0);
+  const auto s = torch::addmm(conv.modulation.bias, style, conv.modulation.weight.t());
+  const auto xs = x * s.to(dtype_).view({batch, -1, 1, 1});
+  torch::Tensor out;
+  if (conv.upsample) {
+    out = F::conv_transpose2d(xs, conv.weight, F::ConvTranspose2dFuncOptions().stride(2));
+  } else {
+    out = F::conv2d(xs, conv.weight, F::Conv2dFuncOptions().padding(conv.weight.size(2) / 2));
+  }
+  if (conv.demodulate) {
+    const auto demod = torch::rsqrt(torch::mm(s.pow(2), conv.weight_squared.t()) + 1e-8);
+    out = out * demod.to(dtype_).view({batch, -1, 1, 1});
+  }
+  if (conv.upsample) out = upfirdn2d(out, conv.blur);
+  return out;
+}
+
+torch::Tensor GpenGenerator::styled_conv(const StyledConv& layer, const torch::Tensor& x,
+                                         const torch::Tensor& style,
+                                         const torch::Tensor& features) const {
+  auto out = modulated_conv(layer.conv, x, style);
+  // GPEN's NoiseInjection with isconcat: the "noise" is the encoder's features.
+  const auto noise = layer.noise_weight * features;
+  out = config_.isconcat ? torch::cat({out, noise}, 1) : out + noise;
+  return fused_leaky_relu(out, layer.activate_bias);
+}
+
+torch::Tensor GpenGenerator::to_rgb(const ToRgb& layer, const torch::Tensor& x,
+                                    const torch::Tensor& style, const torch::Tensor& skip) const {
+  auto out = modulated_conv(layer.conv, x, style) + layer.bias;
+  if (layer.has_skip) out = out + upfirdn2d(skip, layer.upsample);
+  return out;
+}
+
+torch::Tensor GpenGenerator::forward(const torch::Tensor& faces) const {
+  TORCH_CHECK(faces.dim() == 4 && faces.size(1) == 3 && faces.size(2) == config_.size &&
+                  faces.size(3) == config_.size,
+              "GPEN input must be [B, 3, ", config_.size, ", ", config_.size, "], got ",
+              faces.sizes());
+  torch::InferenceMode inference;
+  const auto batch = faces.size(0);
+  auto x = faces.to(device_, dtype_);
+
+  std::vector<torch::Tensor> features;
+  for (const auto& stage : encoder_) {
+    if (stage.downsample) {
+      x = upfirdn2d(x, stage.blur);
+      x = F::conv2d(x, stage.weight, F::Conv2dFuncOptions().stride(2));
+    } else {
+      x = F::conv2d(x, stage.weight);
+    }
+    x = fused_leaky_relu(x, stage.activate_bias);
+    features.push_back(x);
+  }
+
+  // The style path is small and sensitive; it stays in fp32 whatever the precision.
+  auto style = torch::mm(x.reshape({batch, -1}).to(torch::kFloat), final_linear_.weight.t());
+  style = fused_leaky_relu(style, final_linear_.bias);
+  style = pixel_norm(style);
+  for (const auto& layer : style_mlp_)
+    style = fused_leaky_relu(torch::mm(style, layer.weight.t()), layer.bias);
+
+  // Features from coarse (4x4) to fine; each resolution feeds both its convs.
+  const auto level = [&](std::size_t i) -> const torch::Tensor& {
+    return features[features.size() - 1 - i];
+  };
+  auto out = constant_input_.expand({batch, -1, -1, -1});
+  out = styled_conv(conv1_, out, style, level(0));
+  auto skip = to_rgb(to_rgb1_, out, style, torch::Tensor());
+  for (std::size_t k = 0; k < to_rgbs_.size(); ++k) {
+    out = styled_conv(convs_[2 * k], out, style, level(k + 1));
+    out = styled_conv(convs_[2 * k + 1], out, style, level(k + 1));
+    skip = to_rgb(to_rgbs_[k], out, style, skip);
+  }
+  return skip.to(torch::kFloat);
+}
+
+}  // namespace gpen

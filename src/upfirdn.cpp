@@ -1,0 +1,29 @@
+#include "upfirdn.h"
+
+#include <torch/torch.h>
+
+namespace gpen {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor upfirdn2d(const torch::Tensor& input, const FirFilter& filter) {
+  const auto b = input.size(0), c = input.size(1), h = input.size(2), w = input.size(3);
+  torch::Tensor x = input;
+  if (filter.up > 1) {
+    // Each sample followed by up-1 zeros, on both axes.
+    x = x.reshape({b, c, h, 1, w, 1});
+    x = F::pad(x, F::PadFuncOptions({0, filter.up - 1, 0, 0, 0, filter.up - 1}));
+    x = x.reshape({b, c, h * filter.up, w * filter.up});
+  }
+  if (filter.pad0 != 0 || filter.pad1 != 0)
+    x = F::pad(x, F::PadFuncOptions({filter.pad0, filter.pad1, filter.pad0, filter.pad1}));
+  // The reference convolves with the flipped kernel (true FIR filtering).
+  const auto kh = filter.kernel.size(0), kw = filter.kernel.size(1);
+  auto weight = torch::flip(filter.kernel, {0, 1})
+                    .to(x.scalar_type())
+                    .view({1, 1, kh, kw})
+                    .expand({c, 1, kh, kw});
+  return F::conv2d(x, weight, F::Conv2dFuncOptions().stride(filter.down).groups(c));
+}
+
+}  // namespace gpen

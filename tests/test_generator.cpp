@@ -1,0 +1,174 @@
+// GPEN generator: configuration inference, strict loading, and numerical
+// parity with the reference implementation's fixtures.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "gpen_config.h"
+#include "gpen_generator.h"
+
+namespace {
+
+const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
+
+const gpen::TensorMap& fixture_state() {
+  static const gpen::TensorMap state = gpen::load_checkpoint(kDir + "gpen-64.pth");
+  return state;
+}
+
+const gpen::TensorMap& fixture_tensors() {
+  static const gpen::TensorMap tensors = gpen::load_checkpoint(kDir + "gpen-64_tensors.pt");
+  return tensors;
+}
+
+gpen::GpenGenerator fixture_generator() {
+  return gpen::GpenGenerator(fixture_state(), torch::kCPU, gpen::Precision::Fp32);
+}
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+// A state_dict of uninitialised meta tensors: shapes only, no memory.
+gpen::TensorMap shapes_only(const gpen::GpenConfig& config) {
+  gpen::TensorMap state;
+  for (const auto& [key, shape] : gpen::expected_gpen_shapes(config))
+    state[key] = torch::empty(shape, torch::TensorOptions().device(torch::kMeta));
+  return state;
+}
+
+TEST(GpenConfig, InfersTheFixtureHyperparameters) {
+  const auto config = gpen::infer_gpen_config(fixture_state());
+  EXPECT_EQ(config.size, 64);
+  EXPECT_EQ(config.style_dim, 128);
+  EXPECT_EQ(config.n_mlp, 8);
+  EXPECT_TRUE(config.isconcat);
+  EXPECT_DOUBLE_EQ(config.narrow(), 0.125);
+  EXPECT_DOUBLE_EQ(config.channel_multiplier(), 1.0);
+  EXPECT_EQ(gpen::expected_gpen_shapes(config).size(), fixture_state().size());
+  EXPECT_NO_THROW(gpen::check_gpen_state_dict(fixture_state(), config));
+}
+
+TEST(GpenConfig, ReleasedArchitecturesRoundTrip) {
+  struct Case {
+    const char* name;
+    int size;
+    double narrow, channel_multiplier;
+  };
+  for (const Case& c : {Case{"gpen-256", 256, 0.5, 1.0}, Case{"gpen-512", 512, 1.0, 2.0},
+                        Case{"gpen-1024", 1024, 1.0, 2.0}, Case{"gpen-2048", 2048, 1.0, 2.0}}) {
+    SCOPED_TRACE(c.name);
+    const auto config = gpen::gpen_architecture(c.name);
+    const auto inferred = gpen::infer_gpen_config(shapes_only(config));
+    EXPECT_EQ(inferred.size, c.size);
+    EXPECT_EQ(inferred.style_dim, 512);
+    EXPECT_EQ(inferred.n_mlp, 8);
+    EXPECT_EQ(inferred.channels, config.channels);
+    EXPECT_DOUBLE_EQ(inferred.narrow(), c.narrow);
+    EXPECT_DOUBLE_EQ(inferred.channel_multiplier(), c.channel_multiplier);
+  }
+  // GPEN-BFR-512.pth holds about 71 million parameters.
+  const auto shapes = gpen::expected_gpen_shapes(gpen::gpen_architecture("gpen-512"));
+  std::int64_t total = 0;
+  for (const auto& [key, shape] : shapes) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    total += n;
+  }
+  EXPECT_NEAR(static_cast<double>(total), 71.0e6, 1.0e6);
+}
+
+TEST(GpenConfig, RejectsSomethingElse) {
+  gpen::TensorMap state;
+  state["conv.weight"] = torch::zeros({3, 3});
+  EXPECT_THROW(gpen::infer_gpen_config(state), gpen::ModelError);
+}
+
+TEST(GpenGenerator, StrictLoadingNamesMissingKeys) {
+  auto state = fixture_state();
+  state.erase("generator.convs.3.noise.weight");
+  try {
+    gpen::GpenGenerator g(state, torch::kCPU, gpen::Precision::Fp32);
+    FAIL() << "a missing key was accepted";
+  } catch (const gpen::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing key 'generator.convs.3.noise.weight'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(GpenGenerator, StrictLoadingNamesBothShapes) {
+  auto state = fixture_state();
+  state["generator.to_rgbs.1.bias"] = torch::zeros({1, 4, 1, 1});
+  try {
+    gpen::GpenGenerator g(state, torch::kCPU, gpen::Precision::Fp32);
+    FAIL() << "a mis-shaped key was accepted";
+  } catch (const gpen::ModelError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'generator.to_rgbs.1.bias' has shape [1, 4, 1, 1], expected [1, 3, 1, 1]"),
+              std::string::npos)
+        << message;
+  }
+}
+
+TEST(GpenGenerator, StrictLoadingNamesUnexpectedKeys) {
+  auto state = fixture_state();
+  state["generator.extra.weight"] = torch::zeros({2});
+  try {
+    gpen::GpenGenerator g(state, torch::kCPU, gpen::Precision::Fp32);
+    FAIL() << "an unexpected key was accepted";
+  } catch (const gpen::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected key 'generator.extra.weight'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(GpenGenerator, MatchesTheReferenceOutput) {
+  const auto& tensors = fixture_tensors();
+  const auto input = tensors.at("input");
+  const auto expected = tensors.at("output");
+  ASSERT_EQ(input.sizes(), torch::IntArrayRef({2, 3, 64, 64}));
+  const auto output = fixture_generator().forward(input);
+  ASSERT_EQ(output.sizes(), expected.sizes());
+  const double diff = max_abs_diff(output, expected);
+  RecordProperty("max_abs_diff", std::to_string(diff));
+  std::printf("max |ours - reference| = %.3g\n", diff);
+  EXPECT_LE(diff, 1e-4);
+}
+
+TEST(GpenGenerator, BatchedEqualsOneAtATime) {
+  const auto generator = fixture_generator();
+  const auto input = fixture_tensors().at("input");
+  // Four faces: the two fixtures and their mirror images.
+  const auto batch = torch::cat({input, input.flip({3})}, 0);
+  const auto batched = generator.forward(batch);
+  for (int i = 0; i < 4; ++i) {
+    const auto single = generator.forward(batch.slice(0, i, i + 1));
+    EXPECT_LE(max_abs_diff(single, batched.slice(0, i, i + 1)), 1e-5) << "face " << i;
+  }
+}
+
+TEST(GpenGenerator, AllCheckpointFormsGiveTheSameOutput) {
+  const auto input = fixture_tensors().at("input");
+  const auto reference = fixture_generator().forward(input);
+  for (const char* name : {"gpen-64-legacy.pth", "gpen-64-nested.pth"}) {
+    const gpen::GpenGenerator g(gpen::load_checkpoint(kDir + name), torch::kCPU,
+                                gpen::Precision::Fp32);
+    EXPECT_TRUE(torch::equal(g.forward(input), reference)) << name;
+  }
+}
+
+TEST(GpenGenerator, RandomReleasedShapesRun) {
+  // The 256 layout end to end (channel_multiplier 1, narrow 0.5), batch of 2.
+  const auto config = gpen::gpen_architecture("gpen-256");
+  const gpen::GpenGenerator g(gpen::random_gpen_state_dict(config, 1), torch::kCPU,
+                              gpen::Precision::Fp32);
+  const auto out = g.forward(torch::rand({2, 3, 256, 256}) * 2 - 1);
+  EXPECT_EQ(out.sizes(), torch::IntArrayRef({2, 3, 256, 256}));
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+  EXPECT_GT(out.std().item<double>(), 0.0);
+}
+
+}  // namespace
