@@ -1,0 +1,686 @@
+/* gpenenhance: restores faces with GPEN, batching frames for the network.
+ *
+ * Frames are held (in place, no copy) until a batch is full, the batch
+ * timeout expires, or a serialized event that must not overtake them arrives
+ * (EOS, CAPS, SEGMENT, STREAM_START, GAP); then the whole batch goes through
+ * the network at once and the frames leave in arrival order with their
+ * timestamps, flags and metas.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstgpenenhance.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "batch_policy.h"
+#include "error.h"
+#include "face_enhancer.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
+#define GST_CAT_DEFAULT gst_gpen_enhance_debug
+
+namespace {
+
+constexpr guint kDefaultBatchSize = 0;
+constexpr guint64 kDefaultBatchTimeout = 0;
+constexpr const char* kDefaultDevice = "auto";
+constexpr double kDefaultStrength = 1.0;
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_FACE_MODE,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_DEVICE,
+  PROP_PRECISION,
+  PROP_STRENGTH,
+  PROP_CURRENT_BATCH_SIZE,
+  PROP_CURRENT_DEVICE,
+};
+
+#define GPEN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }")
+
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
+GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
+
+// Property values, guarded by the object lock.
+struct Settings {
+  std::string model;
+  GstGpenFaceMode face_mode = GST_GPEN_FACE_MODE_ALIGNED;
+  guint batch_size = kDefaultBatchSize;
+  guint64 batch_timeout = kDefaultBatchTimeout;
+  std::string device = kDefaultDevice;
+  GstGpenPrecision precision = GST_GPEN_PRECISION_AUTO;
+  double strength = kDefaultStrength;
+};
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+// The element's C++ state, created in _init and deleted in finalize.
+struct GpenEnhancePrivate {
+  Settings settings;
+
+  // Set in start(), cleared in stop(); used from the streaming thread and the
+  // batch-timeout thread, both of which hold the sink pad's stream lock.
+  std::unique_ptr<gpen::FaceEnhancer> enhancer;
+  int batch_size = 1;             // what the element uses (batch-size or automatic)
+  std::string active_device;      // readable as current-device
+  GstVideoInfo info;
+  bool have_info = false;
+
+  // Frames waiting for their batch; `queue_lock` guards them for the timer.
+  std::mutex queue_lock;
+  std::condition_variable queue_changed;
+  std::deque<GstBuffer*> held;
+  Clock::time_point oldest_arrival;
+  bool stopping = false;
+  std::thread timeout_thread;
+
+  // Enhanced frames waiting for generate_output (streaming thread only).
+  std::deque<GstBuffer*> ready;
+
+  // Latency bookkeeping: the inference time we last reported, in ns.
+  std::mutex latency_lock;
+  GstClockTime inference_latency = 0;
+  GstClockTime reported_inference_latency = 0;
+};
+
+struct _GstGpenEnhance {
+  GstBaseTransform parent;
+  GpenEnhancePrivate* priv;
+};
+
+G_DEFINE_TYPE(GstGpenEnhance, gst_gpen_enhance, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE(gpenenhance, "gpenenhance", GST_RANK_NONE, GST_TYPE_GPEN_ENHANCE);
+
+GType gst_gpen_face_mode_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_GPEN_FACE_MODE_ALIGNED, "Every frame is one aligned face (FFHQ layout)", "aligned"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstGpenFaceMode", values));
+  return type;
+}
+
+GType gst_gpen_precision_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_GPEN_PRECISION_AUTO, "fp16 on CUDA, fp32 on the CPU", "auto"},
+      {GST_GPEN_PRECISION_FP32, "32-bit float", "fp32"},
+      {GST_GPEN_PRECISION_FP16, "16-bit float (CUDA only; the CPU uses fp32)", "fp16"},
+      {GST_GPEN_PRECISION_BF16, "bfloat16 (CUDA only; the CPU uses fp32)", "bf16"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstGpenPrecision", values));
+  return type;
+}
+
+static gpen::Precision to_core_precision(GstGpenPrecision precision) {
+  switch (precision) {
+    case GST_GPEN_PRECISION_FP32: return gpen::Precision::Fp32;
+    case GST_GPEN_PRECISION_FP16: return gpen::Precision::Fp16;
+    case GST_GPEN_PRECISION_BF16: return gpen::Precision::Bf16;
+    default: return gpen::Precision::Auto;
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Batches                                                                 */
+
+static gpen::ImageView image_view_of(GstVideoFrame* frame) {
+  gpen::ImageView view;
+  auto* plane = static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0));
+  view.data = plane;
+  view.width = GST_VIDEO_FRAME_WIDTH(frame);
+  view.height = GST_VIDEO_FRAME_HEIGHT(frame);
+  view.row_stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  view.pixel_stride = GST_VIDEO_FRAME_COMP_PSTRIDE(frame, 0);
+  // For RGB formats components 0, 1, 2 are R, G, B whatever their byte order.
+  view.red = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 0)) - plane);
+  view.green = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 1)) - plane);
+  view.blue = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 2)) - plane);
+  return view;
+}
+
+static void post_latency_if_changed(GstGpenEnhance* self, double batch_seconds) {
+  GpenEnhancePrivate* priv = self->priv;
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(priv->latency_lock);
+    const auto measured = static_cast<GstClockTime>(batch_seconds * GST_SECOND);
+    priv->inference_latency = std::max(priv->inference_latency, measured);
+    // Only a real change is worth a pipeline-wide latency recalculation.
+    if (priv->inference_latency > priv->reported_inference_latency +
+                                      priv->reported_inference_latency / 5 + GST_MSECOND) {
+      priv->reported_inference_latency = priv->inference_latency;
+      changed = true;
+    }
+  }
+  if (changed) {
+    GST_DEBUG_OBJECT(self, "inference latency now %" GST_TIME_FORMAT,
+                     GST_TIME_ARGS(priv->reported_inference_latency));
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  }
+}
+
+/* Runs the network over `frames` (in place) and returns them, in order.
+ * Called with the sink pad's stream lock held. On failure posts an element
+ * error, drops nothing silently (the frames are released with the error) and
+ * returns GST_FLOW_ERROR. */
+static GstFlowReturn process_frames(GstGpenEnhance* self, std::vector<GstBuffer*>& frames) {
+  GpenEnhancePrivate* priv = self->priv;
+  if (frames.empty()) return GST_FLOW_OK;
+  if (!priv->enhancer || !priv->have_info) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Received frames before the element was ready"),
+                      ("model loaded: %d, caps set: %d", priv->enhancer != nullptr, priv->have_info));
+    for (auto* buffer : frames) gst_buffer_unref(buffer);
+    frames.clear();
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  GST_OBJECT_LOCK(self);
+  const float strength = static_cast<float>(priv->settings.strength);
+  GST_OBJECT_UNLOCK(self);
+  // Strength 0 means the original frame: no need to run the network.
+  if (strength <= 0.0f) return GST_FLOW_OK;
+
+  std::vector<GstVideoFrame> mapped(frames.size());
+  std::vector<gpen::ImageView> views;
+  views.reserve(frames.size());
+  std::size_t n_mapped = 0;
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (auto& buffer : frames) {
+    buffer = gst_buffer_make_writable(buffer);
+    if (!gst_video_frame_map(&mapped[n_mapped], &priv->info, buffer, GST_MAP_READWRITE)) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
+                        ("buffer %" GST_PTR_FORMAT, buffer));
+      ret = GST_FLOW_ERROR;
+      break;
+    }
+    views.push_back(image_view_of(&mapped[n_mapped]));
+    ++n_mapped;
+  }
+  if (ret == GST_FLOW_OK) {
+    try {
+      priv->enhancer->enhance_aligned(views, strength);
+      GST_LOG_OBJECT(self, "enhanced %zu frame(s) in %.1f ms", frames.size(),
+                     priv->enhancer->last_batch_seconds() * 1000.0);
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
+      ret = GST_FLOW_ERROR;
+    }
+  }
+  for (std::size_t i = 0; i < n_mapped; ++i) gst_video_frame_unmap(&mapped[i]);
+  if (ret != GST_FLOW_OK) {
+    for (auto* buffer : frames) gst_buffer_unref(buffer);
+    frames.clear();
+    return ret;
+  }
+  post_latency_if_changed(self, priv->enhancer->last_batch_seconds());
+  return GST_FLOW_OK;
+}
+
+static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv) {
+  std::lock_guard<std::mutex> lock(priv->queue_lock);
+  std::vector<GstBuffer*> frames(priv->held.begin(), priv->held.end());
+  priv->held.clear();
+  return frames;
+}
+
+/* Processes whatever is held and pushes it downstream, before an event that
+ * must not overtake it. Called with the stream lock held. */
+static GstFlowReturn drain(GstGpenEnhance* self) {
+  GpenEnhancePrivate* priv = self->priv;
+  std::vector<GstBuffer*> frames(priv->ready.begin(), priv->ready.end());
+  priv->ready.clear();
+  std::vector<GstBuffer*> batch = take_held(priv);
+  if (frames.empty() && batch.empty()) return GST_FLOW_OK;
+  GST_DEBUG_OBJECT(self, "draining %zu held frame(s)", batch.size());
+  GstFlowReturn ret = process_frames(self, batch);
+  frames.insert(frames.end(), batch.begin(), batch.end());
+  GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
+  for (auto* buffer : frames) {
+    if (ret == GST_FLOW_OK || ret == GST_FLOW_NOT_LINKED)
+      ret = gst_pad_push(trans->srcpad, buffer);
+    else
+      gst_buffer_unref(buffer);
+  }
+  return ret;
+}
+
+static void discard_frames(GpenEnhancePrivate* priv) {
+  for (auto* buffer : take_held(priv)) gst_buffer_unref(buffer);
+  for (auto* buffer : priv->ready) gst_buffer_unref(buffer);
+  priv->ready.clear();
+}
+
+/* Pushes a partial batch once it has waited batch-timeout, so a live stream
+ * never waits on frames that are slow to come. */
+static void timeout_loop(GstGpenEnhance* self) {
+  GpenEnhancePrivate* priv = self->priv;
+  GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
+  std::unique_lock<std::mutex> lock(priv->queue_lock);
+  while (!priv->stopping) {
+    GST_OBJECT_LOCK(self);
+    const guint64 timeout = priv->settings.batch_timeout;
+    GST_OBJECT_UNLOCK(self);
+    if (priv->held.empty() || timeout == 0) {
+      // Wake up now and then: batch-timeout may be changed while playing.
+      priv->queue_changed.wait_for(lock, std::chrono::milliseconds(100));
+      continue;
+    }
+    const auto deadline = priv->oldest_arrival + std::chrono::nanoseconds(timeout);
+    if (Clock::now() < deadline) {
+      priv->queue_changed.wait_until(lock, deadline);
+      continue;
+    }
+    lock.unlock();
+    GST_PAD_STREAM_LOCK(trans->sinkpad);
+    bool expired = false;
+    {
+      std::lock_guard<std::mutex> relock(priv->queue_lock);
+      expired = !priv->stopping && !priv->held.empty() &&
+                Clock::now() >= priv->oldest_arrival + std::chrono::nanoseconds(timeout);
+    }
+    if (expired) {
+      GST_DEBUG_OBJECT(self, "batch timeout: pushing a partial batch");
+      drain(self);
+    }
+    GST_PAD_STREAM_UNLOCK(trans->sinkpad);
+    lock.lock();
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* GstBaseTransform                                                        */
+
+static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  GpenEnhancePrivate* priv = self->priv;
+
+  GST_OBJECT_LOCK(self);
+  const Settings settings = priv->settings;
+  GST_OBJECT_UNLOCK(self);
+
+  if (settings.model.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No GPEN model given"),
+                      ("set the 'model' property to a GPEN-BFR-*.pth file"));
+    return FALSE;
+  }
+  gpen::DeviceRequest device;
+  try {
+    device = gpen::DeviceRequest::parse(settings.device);
+    gpen::resolve_device(device);
+  } catch (const gpen::Error& e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Unsupported device '%s'", settings.device.c_str()),
+                      ("%s", e.what()));
+    return FALSE;
+  }
+  if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      ("Could not load GPEN model '%s': file not found", settings.model.c_str()),
+                      ("no such file: %s", settings.model.c_str()));
+    return FALSE;
+  }
+  try {
+    auto enhancer = std::make_unique<gpen::FaceEnhancer>(settings.model, device,
+                                                         to_core_precision(settings.precision));
+    priv->batch_size = settings.batch_size > 0 ? static_cast<int>(settings.batch_size)
+                                               : enhancer->automatic_batch_size();
+    priv->active_device = enhancer->device().str();
+    GST_INFO_OBJECT(self, "loaded %s (%s) on %s, batch size %d%s", settings.model.c_str(),
+                    enhancer->generator().config().describe().c_str(), priv->active_device.c_str(),
+                    priv->batch_size, settings.batch_size == 0 ? " (automatic)" : "");
+    priv->enhancer = std::move(enhancer);
+  } catch (const std::exception& e) {
+    // Core errors start with the file's path; others get it here.
+    const std::string reason = e.what();
+    const std::string message = reason.compare(0, settings.model.size(), settings.model) == 0
+                                    ? reason
+                                    : settings.model + ": " + reason;
+    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not load GPEN model %s", message.c_str()),
+                      ("%s", reason.c_str()));
+    return FALSE;
+  }
+  {
+    std::lock_guard<std::mutex> lock(priv->latency_lock);
+    priv->inference_latency = priv->reported_inference_latency = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->stopping = false;
+  }
+  priv->timeout_thread = std::thread(timeout_loop, self);
+  return TRUE;
+}
+
+static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  GpenEnhancePrivate* priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->stopping = true;
+  }
+  priv->queue_changed.notify_all();
+  if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
+  discard_frames(priv);
+  priv->enhancer.reset();
+  priv->have_info = false;
+  priv->active_device.clear();
+  return TRUE;
+}
+
+static gboolean gst_gpen_enhance_set_caps(GstBaseTransform* trans, GstCaps* incaps,
+                                          GstCaps* /*outcaps*/) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  GpenEnhancePrivate* priv = self->priv;
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, incaps)) {
+    GST_ERROR_OBJECT(self, "invalid caps %" GST_PTR_FORMAT, incaps);
+    return FALSE;
+  }
+  const bool rate_changed = !priv->have_info || info.fps_n != priv->info.fps_n ||
+                            info.fps_d != priv->info.fps_d;
+  priv->info = info;
+  priv->have_info = true;
+  // The batch fill time depends on the frame rate.
+  if (rate_changed)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  return TRUE;
+}
+
+static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* trans,
+                                                          gboolean /*is_discont*/,
+                                                          GstBuffer* input) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  GpenEnhancePrivate* priv = self->priv;
+  bool full = false;
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    if (priv->held.empty()) priv->oldest_arrival = Clock::now();
+    priv->held.push_back(input);
+    full = priv->held.size() >= static_cast<std::size_t>(priv->batch_size);
+  }
+  priv->queue_changed.notify_all();
+  if (!full) return GST_FLOW_OK;
+
+  std::vector<GstBuffer*> batch = take_held(priv);
+  const GstFlowReturn ret = process_frames(self, batch);
+  priv->ready.insert(priv->ready.end(), batch.begin(), batch.end());
+  return ret;
+}
+
+static GstFlowReturn gst_gpen_enhance_generate_output(GstBaseTransform* trans, GstBuffer** output) {
+  GpenEnhancePrivate* priv = GST_GPEN_ENHANCE(trans)->priv;
+  *output = nullptr;
+  if (!priv->ready.empty()) {
+    *output = priv->ready.front();
+    priv->ready.pop_front();
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_EOS:
+    case GST_EVENT_CAPS:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_GAP: {
+      const GstFlowReturn ret = drain(self);
+      if (ret != GST_FLOW_OK)
+        GST_DEBUG_OBJECT(self, "drain before %s: %s", GST_EVENT_TYPE_NAME(event),
+                         gst_flow_get_name(ret));
+      break;
+    }
+    case GST_EVENT_FLUSH_STOP:
+      discard_frames(self->priv);
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_gpen_enhance_parent_class)->sink_event(trans, event);
+}
+
+static GstClockTime added_latency(GstGpenEnhance* self, gboolean live) {
+  GpenEnhancePrivate* priv = self->priv;
+  GST_OBJECT_LOCK(self);
+  const guint64 timeout = priv->settings.batch_timeout;
+  GST_OBJECT_UNLOCK(self);
+  GstClockTime fill = 0;
+  if (priv->have_info && priv->info.fps_n > 0 && priv->batch_size > 1)
+    fill = gst_util_uint64_scale_int(GST_SECOND * (priv->batch_size - 1), priv->info.fps_d,
+                                     priv->info.fps_n);
+  if (live && timeout > 0 && (fill == 0 || timeout < fill)) fill = timeout;
+  std::lock_guard<std::mutex> lock(priv->latency_lock);
+  return fill + priv->reported_inference_latency;
+}
+
+static gboolean gst_gpen_enhance_query(GstBaseTransform* trans, GstPadDirection direction,
+                                       GstQuery* query) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    if (!gst_pad_peer_query(trans->sinkpad, query)) return FALSE;
+    gboolean live = FALSE;
+    GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+    gst_query_parse_latency(query, &live, &min, &max);
+    const GstClockTime ours = added_latency(self, live);
+    GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " latency (live: %d)", GST_TIME_ARGS(ours),
+                     live);
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID(max)) max += ours;
+    gst_query_set_latency(query, live, min, max);
+    return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_gpen_enhance_parent_class)->query(trans, direction, query);
+}
+
+/* Upstream must be able to allocate a whole batch while we hold one. */
+static gboolean gst_gpen_enhance_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query,
+                                                    GstQuery* query) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
+  GST_BASE_TRANSFORM_CLASS(gst_gpen_enhance_parent_class)
+      ->propose_allocation(trans, decide_query, query);
+  const guint extra = static_cast<guint>(std::max(self->priv->batch_size, 1));
+
+  const guint n_pools = gst_query_get_n_allocation_pools(query);
+  for (guint i = 0; i < n_pools; ++i) {
+    GstBufferPool* pool = nullptr;
+    guint size = 0, min = 0, max = 0;
+    gst_query_parse_nth_allocation_pool(query, i, &pool, &size, &min, &max);
+    min += extra;
+    if (max != 0 && max < min) max = min;
+    gst_query_set_nth_allocation_pool(query, i, pool, size, min, max);
+    if (pool) gst_object_unref(pool);
+  }
+  if (n_pools == 0) {
+    GstCaps* caps = nullptr;
+    gboolean need_pool = FALSE;
+    gst_query_parse_allocation(query, &caps, &need_pool);
+    GstVideoInfo info;
+    if (caps && gst_video_info_from_caps(&info, caps)) {
+      GstBufferPool* pool = nullptr;
+      if (need_pool) {
+        pool = gst_video_buffer_pool_new();
+        GstStructure* config = gst_buffer_pool_get_config(pool);
+        gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(info.size), extra + 1, 0);
+        gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+        if (!gst_buffer_pool_set_config(pool, config)) {
+          gst_object_unref(pool);
+          pool = nullptr;
+        }
+      }
+      gst_query_add_allocation_pool(query, pool, static_cast<guint>(info.size), extra + 1, 0);
+      if (pool) gst_object_unref(pool);
+    }
+  }
+  if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr))
+    gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------------------- */
+/* GObject                                                                 */
+
+static bool is_running(GstGpenEnhance* self) {
+  // Called with the object lock held.
+  return GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
+}
+
+static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const GValue* value,
+                                          GParamSpec* pspec) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
+  Settings& s = self->priv->settings;
+  GST_OBJECT_LOCK(self);
+  const bool needs_ready = (pspec->flags & GST_PARAM_MUTABLE_READY) != 0;
+  if (needs_ready && is_running(self)) {
+    GST_OBJECT_UNLOCK(self);
+    GST_WARNING_OBJECT(self, "property '%s' can only be changed in the NULL or READY state",
+                       pspec->name);
+    return;
+  }
+  switch (prop_id) {
+    case PROP_MODEL: {
+      const gchar* path = g_value_get_string(value);
+      s.model = path ? path : "";
+      break;
+    }
+    case PROP_FACE_MODE: s.face_mode = static_cast<GstGpenFaceMode>(g_value_get_enum(value)); break;
+    case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
+    case PROP_BATCH_TIMEOUT: s.batch_timeout = g_value_get_uint64(value); break;
+    case PROP_DEVICE: {
+      const gchar* device = g_value_get_string(value);
+      s.device = device ? device : kDefaultDevice;
+      break;
+    }
+    case PROP_PRECISION: s.precision = static_cast<GstGpenPrecision>(g_value_get_enum(value)); break;
+    case PROP_STRENGTH: s.strength = g_value_get_double(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+  if (prop_id == PROP_BATCH_TIMEOUT) {
+    self->priv->queue_changed.notify_all();
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  }
+}
+
+static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue* value,
+                                          GParamSpec* pspec) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
+  const Settings& s = self->priv->settings;
+  GST_OBJECT_LOCK(self);
+  switch (prop_id) {
+    case PROP_MODEL: g_value_set_string(value, s.model.c_str()); break;
+    case PROP_FACE_MODE: g_value_set_enum(value, s.face_mode); break;
+    case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_uint64(value, s.batch_timeout); break;
+    case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
+    case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
+    case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
+    case PROP_CURRENT_BATCH_SIZE:
+      g_value_set_uint(value, self->priv->enhancer ? static_cast<guint>(self->priv->batch_size) : 0);
+      break;
+    case PROP_CURRENT_DEVICE: g_value_set_string(value, self->priv->active_device.c_str()); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void gst_gpen_enhance_finalize(GObject* object) {
+  GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
+  discard_frames(self->priv);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(gst_gpen_enhance_parent_class)->finalize(object);
+}
+
+static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_gpen_enhance_debug, "gpenenhance", 0, "GPEN face enhancement");
+
+  gobject_class->set_property = gst_gpen_enhance_set_property;
+  gobject_class->get_property = gst_gpen_enhance_get_property;
+  gobject_class->finalize = gst_gpen_enhance_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const auto ready = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY);
+  const auto playing = static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE);
+  const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model", "Path of a GPEN checkpoint (GPEN-BFR-*.pth)", nullptr, ready));
+  g_object_class_install_property(gobject_class, PROP_FACE_MODE,
+      g_param_spec_enum("face-mode", "Face mode", "How faces are found in the frames",
+                        GST_TYPE_GPEN_FACE_MODE, GST_GPEN_FACE_MODE_ALIGNED, ready));
+  g_object_class_install_property(gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint("batch-size", "Batch size",
+                        "Faces per network run (0 = automatic: 1 on the CPU, from free memory on CUDA)",
+                        0, gpen::kMaxBatchSize, kDefaultBatchSize, ready));
+  g_object_class_install_property(gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint64("batch-timeout", "Batch timeout",
+                          "Longest time in ns a partial batch waits for more frames (0 = wait for a full batch or a drain)",
+                          0, G_MAXUINT64, kDefaultBatchTimeout, playing));
+  g_object_class_install_property(gobject_class, PROP_DEVICE,
+      g_param_spec_string("device", "Device", "auto, cpu, cuda or cuda:N", kDefaultDevice, ready));
+  g_object_class_install_property(gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision", "Numeric precision of the network",
+                        GST_TYPE_GPEN_PRECISION, GST_GPEN_PRECISION_AUTO, ready));
+  g_object_class_install_property(gobject_class, PROP_STRENGTH,
+      g_param_spec_double("strength", "Strength",
+                          "Blend of the enhanced face with the original (0 = original, 1 = enhanced)",
+                          0.0, 1.0, kDefaultStrength, playing));
+  g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
+      g_param_spec_uint("current-batch-size", "Current batch size",
+                        "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));
+  g_object_class_install_property(gobject_class, PROP_CURRENT_DEVICE,
+      g_param_spec_string("current-device", "Current device",
+                          "The device the network runs on (empty until the model is loaded)", "", ro));
+
+  gst_element_class_set_static_metadata(element_class, "GPEN face enhancement", "Filter/Effect/Video",
+      "Restores faces with GPEN (GAN Prior Embedded Network), batching frames for the network",
+      "gst-gpen developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->passthrough_on_same_caps = FALSE;
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_gpen_enhance_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_gpen_enhance_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_gpen_enhance_set_caps);
+  trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_gpen_enhance_submit_input_buffer);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_gpen_enhance_generate_output);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_gpen_enhance_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_gpen_enhance_query);
+  trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_gpen_enhance_propose_allocation);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_FACE_MODE, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PRECISION, static_cast<GstPluginAPIFlags>(0));
+}
+
+static void gst_gpen_enhance_init(GstGpenEnhance* self) {
+  self->priv = new GpenEnhancePrivate();
+  gst_video_info_init(&self->priv->info);
+  // Frames are enhanced in the buffers they arrive in.
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

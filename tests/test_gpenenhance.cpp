@@ -1,0 +1,527 @@
+/* gpenenhance element tests (GstHarness). */
+// C++ and OpenCV headers first: gstcheck.h defines macros (fail, ...) that
+// clash with names in the standard library.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+static const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
+static const std::string kModel = kDir + "gpen-64.pth";
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static cv::Mat load_rgb(const std::string& name) {
+  cv::Mat bgr = cv::imread(kDir + name, cv::IMREAD_COLOR);
+  fail_if(bgr.empty(), "cannot read %s", name.c_str());
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return rgb;
+}
+
+static std::string caps_string(const char* format, int width, int height, int fps = 25) {
+  return "video/x-raw,format=" + std::string(format) + ",width=" + std::to_string(width) +
+         ",height=" + std::to_string(height) + ",framerate=" + std::to_string(fps) + "/1";
+}
+
+static GstVideoInfo video_info(const char* format, int width, int height) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, gst_video_format_from_string(format), width, height);
+  return info;
+}
+
+/* A frame in `format` holding the RGB picture; alpha/padding bytes are 0xAB. */
+static GstBuffer* make_frame(const cv::Mat& rgb, const char* format) {
+  GstVideoInfo info = video_info(format, rgb.cols, rgb.rows);
+  GstBuffer* buffer = gst_buffer_new_allocate(nullptr, info.size, nullptr);
+  gst_buffer_memset(buffer, 0, 0xAB, info.size);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, buffer, GST_MAP_WRITE));
+  auto* plane = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+  for (int c = 0; c < 3; ++c) {
+    const auto offset = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c)) - plane;
+    for (int y = 0; y < rgb.rows; ++y)
+      for (int x = 0; x < rgb.cols; ++x)
+        plane[y * stride + x * pstride + offset] = rgb.at<cv::Vec3b>(y, x)[c];
+  }
+  gst_video_frame_unmap(&frame);
+  return buffer;
+}
+
+/* The RGB picture in a frame of `format`. */
+static cv::Mat frame_rgb(GstBuffer* buffer, const char* format, int width, int height) {
+  GstVideoInfo info = video_info(format, width, height);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, buffer, GST_MAP_READ));
+  auto* plane = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
+  cv::Mat rgb(height, width, CV_8UC3);
+  for (int c = 0; c < 3; ++c) {
+    const auto offset = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c)) - plane;
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        rgb.at<cv::Vec3b>(y, x)[c] = plane[y * stride + x * pstride + offset];
+  }
+  gst_video_frame_unmap(&frame);
+  return rgb;
+}
+
+static int max_level_diff(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  double max = 0;
+  cv::minMaxLoc(diff.reshape(1), nullptr, &max);
+  return static_cast<int>(max);
+}
+
+static GstElement* make_element(guint batch_size, const std::string& model = kModel) {
+  GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
+  fail_unless(element != nullptr, "gpenenhance not found: is GST_PLUGIN_PATH set?");
+  g_object_set(element, "model", model.c_str(), "batch-size", batch_size, "device", "cpu", nullptr);
+  return element;
+}
+
+static GstHarness* make_harness(guint batch_size, const char* format = "RGB", int width = 64,
+                                int height = 64) {
+  GstHarness* h = gst_harness_new_with_element(make_element(batch_size), "sink", "src");
+  gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
+  return h;
+}
+
+static GstBuffer* stamped(GstBuffer* buffer, int index) {
+  GST_BUFFER_PTS(buffer) = index * 40 * GST_MSECOND;
+  GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(buffer) = 40 * GST_MSECOND;
+  GST_BUFFER_OFFSET(buffer) = index;
+  GST_BUFFER_OFFSET_END(buffer) = index + 1;
+  return buffer;
+}
+
+/* Runs frames through an element with the given batch size; returns outputs. */
+static std::vector<cv::Mat> run_frames(const std::vector<cv::Mat>& inputs, guint batch_size,
+                                       const char* format = "RGB") {
+  GstHarness* h = make_harness(batch_size, format, inputs[0].cols, inputs[0].rows);
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(inputs[i], format), i)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<cv::Mat> outputs;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    outputs.push_back(frame_rgb(out, format, inputs[0].cols, inputs[0].rows));
+    gst_buffer_unref(out);
+  }
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  gst_harness_teardown(h);
+  return outputs;
+}
+
+/* Waits for an error on the bus of an element driven to PAUSED; returns its text. */
+static std::string start_error(GstElement* element) {
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(element, bus);
+  fail_unless_equals_int(gst_element_set_state(element, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(message != nullptr, "no error message posted");
+  GError* error = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
+  std::string text = std::string(error->message) + " | " + (debug ? debug : "");
+  g_error_free(error);
+  g_free(debug);
+  gst_message_unref(message);
+  gst_element_set_state(element, GST_STATE_NULL);
+  gst_element_set_bus(element, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(element);
+  return text;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+GST_START_TEST(test_matches_reference_pngs) {
+  const auto outputs = run_frames({load_rgb("gpen-64_in0.png"), load_rgb("gpen-64_in1.png")}, 2);
+  const cv::Mat expected[2] = {load_rgb("gpen-64_out0.png"), load_rgb("gpen-64_out1.png")};
+  for (int i = 0; i < 2; ++i) {
+    const int diff = max_level_diff(outputs[i], expected[i]);
+    GST_INFO("face %d: max difference to the reference %d level(s)", i, diff);
+    fail_unless(diff <= 1, "face %d differs from the reference by %d levels", i, diff);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_all_formats_agree) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  const cv::Mat reference = run_frames({face}, 1, "RGB")[0];
+  for (const char* format : {"BGR", "RGBA", "BGRA", "RGBx", "BGRx"}) {
+    const cv::Mat out = run_frames({face}, 1, format)[0];
+    fail_unless_equals_int(max_level_diff(out, reference), 0);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_alpha_untouched) {
+  GstHarness* h = make_harness(1, "RGBA");
+  gst_harness_push(h, make_frame(load_rgb("gpen-64_in0.png"), "RGBA"));
+  GstBuffer* out = gst_harness_pull(h);
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(out, &map, GST_MAP_READ));
+  for (gsize i = 3; i < map.size; i += 4) fail_unless_equals_int(map.data[i], 0xAB);
+  gst_buffer_unmap(out, &map);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_batch_invariance) {
+  cv::Mat a = load_rgb("gpen-64_in0.png"), b = load_rgb("gpen-64_in1.png"), fa, fb;
+  cv::flip(a, fa, 1);
+  cv::flip(b, fb, 1);
+  const std::vector<cv::Mat> inputs = {a, b, fa, fb};
+  const auto one = run_frames(inputs, 1);
+  const auto four = run_frames(inputs, 4);
+  for (int i = 0; i < 4; ++i) fail_unless_equals_int(max_level_diff(one[i], four[i]), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_order_and_timestamps_after_eos) {
+  GstHarness* h = make_harness(4);
+  const cv::Mat faces[2] = {load_rgb("gpen-64_in0.png"), load_rgb("gpen-64_in1.png")};
+  GstVideoRegionOfInterestMeta* meta = nullptr;
+  for (int i = 0; i < 10; ++i) {
+    GstBuffer* buffer = stamped(make_frame(faces[i % 2], "RGB"), i);
+    if (i == 3) GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DISCONT);
+    meta = gst_buffer_add_video_region_of_interest_meta(buffer, "face", i, i, 10, 10);
+    fail_unless(meta != nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+  }
+  // Two full batches have left; two frames wait for the drain.
+  fail_unless_equals_int(gst_harness_buffers_received(h), 8);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 10);
+  for (int i = 0; i < 10; ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out), i * 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), i);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(out), i + 1);
+    // The base class marks the first buffer after start DISCONT; ours is kept.
+    fail_unless_equals_int(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DISCONT), i == 0 || i == 3);
+    auto* roi = gst_buffer_get_video_region_of_interest_meta_id(out, 0);
+    fail_unless(roi != nullptr, "frame %d lost its meta", i);
+    fail_unless_equals_int(roi->x, i);
+    // Enhanced, not passed through.
+    fail_if(max_level_diff(frame_rgb(out, "RGB", 64, 64), faces[i % 2]) == 0);
+    gst_buffer_unref(out);
+  }
+  // EOS comes after the drained frames.
+  GstEvent* event = nullptr;
+  while ((event = gst_harness_try_pull_event(h))) {
+    const bool eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
+    gst_event_unref(event);
+    if (eos) break;
+  }
+  fail_unless(event != nullptr, "EOS was not forwarded");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_flush_discards_held_frames) {
+  GstHarness* h = make_harness(4);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 3; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  for (int i = 0; i < 4; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), 10 + i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  // (Not named `first`: the fail_unless_equals_* macros declare that name.)
+  GstBuffer* after_flush = gst_harness_pull(h);
+  fail_unless_equals_uint64(GST_BUFFER_OFFSET(after_flush), 10);
+  gst_buffer_unref(after_flush);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_change_drains) {
+  GstHarness* h = make_harness(4);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  // New size mid-stream: the two held 64x64 frames leave first.
+  gst_harness_set_src_caps_str(h, caps_string("BGRx", 48, 32).c_str());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  cv::Mat small;
+  cv::resize(face, small, cv::Size(48, 32));
+  for (int i = 0; i < 4; ++i) gst_harness_push(h, stamped(make_frame(small, "BGRx"), 2 + i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 6);
+  for (int i = 0; i < 6; ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    const gsize expected = i < 2 ? 64 * 64 * 3 : 48 * 32 * 4;
+    fail_unless_equals_uint64(gst_buffer_get_size(out), expected);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), i);
+    if (i >= 2) fail_if(max_level_diff(frame_rgb(out, "BGRx", 48, 32), small) == 0);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_latency_query) {
+  GstHarness* h = make_harness(4);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  // 25 fps, batch 4: the first frame of a batch waits three frame times.
+  GstClockTime latency = gst_harness_query_latency(h);
+  fail_unless(latency >= 10 * GST_MSECOND + 120 * GST_MSECOND, "latency %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(latency));
+  // After a batch ran, the measured inference time is part of it too, and a
+  // latency message told the application so.
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 4; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  GstClockTime after = gst_harness_query_latency(h);
+  fail_unless(after > latency, "inference time not added: %" GST_TIME_FORMAT, GST_TIME_ARGS(after));
+  GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY);
+  fail_unless(message != nullptr, "no latency message posted");
+  gst_message_unref(message);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  // A batch timeout shorter than the fill time bounds the wait on live streams.
+  g_object_set(h->element, "batch-timeout", (guint64)(20 * GST_MSECOND), nullptr);
+  GstClockTime with_timeout = gst_harness_query_latency(h);
+  fail_unless_equals_uint64(with_timeout, after - 120 * GST_MSECOND + 20 * GST_MSECOND);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_batch_timeout_pushes_partial_batch) {
+  GstElement* element = make_element(8);
+  g_object_set(element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_harness_set_src_caps_str(h, caps_string("RGB", 64, 64).c_str());
+  gst_harness_set_live(h, TRUE);
+  gst_harness_push(h, stamped(make_frame(load_rgb("gpen-64_in0.png"), "RGB"), 0));
+  // No EOS, no full batch: only the timeout can release it.
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < 500 && !out; ++i) {
+    out = gst_harness_try_pull(h);
+    if (!out) g_usleep(10000);
+  }
+  fail_unless(out != nullptr, "the partial batch was never pushed");
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), 0);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_resizes_to_model_and_back) {
+  cv::Mat face = load_rgb("gpen-64_in0.png"), big;
+  cv::resize(face, big, cv::Size(100, 90), 0, 0, cv::INTER_LINEAR);
+  const cv::Mat out = run_frames({big}, 1)[0];
+  fail_unless_equals_int(out.cols, 100);
+  fail_unless_equals_int(out.rows, 90);
+  fail_if(max_level_diff(out, big) == 0, "frame was not enhanced");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_strength) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  GstHarness* h = make_harness(1);
+  g_object_set(h->element, "strength", 0.0, nullptr);
+  gst_harness_push(h, make_frame(face, "RGB"));
+  GstBuffer* out = gst_harness_pull(h);
+  fail_unless_equals_int(max_level_diff(frame_rgb(out, "RGB", 64, 64), face), 0);
+  gst_buffer_unref(out);
+  // Half strength lies between the original and the full enhancement.
+  g_object_set(h->element, "strength", 0.5, nullptr);
+  gst_harness_push(h, make_frame(face, "RGB"));
+  out = gst_harness_pull(h);
+  const cv::Mat half = frame_rgb(out, "RGB", 64, 64);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+  const cv::Mat full = run_frames({face}, 1)[0];
+  cv::Mat expected;
+  cv::addWeighted(face, 0.5, full, 0.5, 0.0, expected);
+  fail_unless(max_level_diff(half, expected) <= 1);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_properties) {
+  GstHarness* h = make_harness(0);
+  guint batch = 99;
+  gchar* device = nullptr;
+  g_object_get(h->element, "current-batch-size", &batch, "current-device", &device, nullptr);
+  fail_unless_equals_int(batch, 1);  // automatic on the CPU
+  fail_unless_equals_string(device, "cpu");
+  g_free(device);
+  // Model-related properties need a restart: a change while playing is ignored.
+  g_object_set(h->element, "model", "/elsewhere.pth", nullptr);
+  gchar* model = nullptr;
+  g_object_get(h->element, "model", &model, nullptr);
+  fail_unless_equals_string(model, kModel.c_str());
+  g_free(model);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_propose_allocation_asks_for_a_batch) {
+  GstHarness* h = make_harness(6);
+  GstCaps* caps = gst_caps_from_string(caps_string("RGB", 64, 64).c_str());
+  GstQuery* query = gst_query_new_allocation(caps, TRUE);
+  fail_unless(gst_pad_peer_query(h->srcpad, query));
+  fail_unless(gst_query_get_n_allocation_pools(query) >= 1);
+  guint size = 0, min = 0, max = 0;
+  gst_query_parse_nth_allocation_pool(query, 0, nullptr, &size, &min, &max);
+  fail_unless(min >= 6, "min buffers %u", min);
+  fail_unless(gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr));
+  gst_query_unref(query);
+  gst_caps_unref(caps);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_paused_to_ready_releases_held_frames) {
+  GstHarness* h = make_harness(4);
+  GstBuffer* buffer = make_frame(load_rgb("gpen-64_in0.png"), "RGB");
+  gst_buffer_ref(buffer);
+  gst_harness_push(h, buffer);
+  fail_unless(GST_MINI_OBJECT_REFCOUNT_VALUE(buffer) >= 2);
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int(GST_MINI_OBJECT_REFCOUNT_VALUE(buffer), 1);
+  gst_buffer_unref(buffer);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_model_is_an_error) {
+  const std::string text = start_error(make_element(1, "/nonexistent/GPEN-BFR-512.pth"));
+  fail_unless(text.find("/nonexistent/GPEN-BFR-512.pth") != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("not found") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_corrupt_model_is_an_error) {
+  gchar* path = g_build_filename(g_get_tmp_dir(), "gpen-corrupt-XXXXXX.pth", nullptr);
+  const int fd = g_mkstemp(path);
+  fail_unless(fd >= 0);
+  // The first half of a real checkpoint: a truncated download.
+  gchar* contents = nullptr;
+  gsize length = 0;
+  fail_unless(g_file_get_contents(kModel.c_str(), &contents, &length, nullptr));
+  fail_unless(write(fd, contents, length / 2) == static_cast<ssize_t>(length / 2));
+  close(fd);
+  g_free(contents);
+  const std::string text = start_error(make_element(1, path));
+  fail_unless(text.find(path) != std::string::npos, "%s", text.c_str());
+  g_unlink(path);
+  g_free(path);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_wrong_kind_of_model_is_an_error) {
+  // A valid checkpoint that is not a GPEN generator.
+  const std::string tensors = kDir + "gpen-64_tensors.pt";
+  const std::string text = start_error(make_element(1, tensors));
+  fail_unless(text.find(tensors) != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("GPEN") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_no_model_is_an_error) {
+  GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
+  const std::string text = start_error(element);
+  fail_unless(text.find("model") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_unavailable_cuda_is_an_error) {
+  GstElement* element = make_element(1);
+  g_object_set(element, "device", "cuda:7", nullptr);
+  const std::string text = start_error(element);
+  fail_unless(text.find("cuda:7") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_pipeline_over_png_files) {
+  // The README's main job, on the fixture faces.
+  gchar* outdir = g_dir_make_tmp("gpen-out-XXXXXX", nullptr);
+  fail_unless(outdir != nullptr);
+  const std::string description =
+      "multifilesrc location=" + kDir + "gpen-64_in%d.png index=0 stop-index=1 caps=image/png ! "
+      "pngdec ! videoconvert ! gpenenhance model=" + kModel + " face-mode=aligned batch-size=8 "
+      "device=cpu ! videoconvert ! pngenc ! multifilesink location=" + std::string(outdir) +
+      "/%05d.png";
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
+  fail_unless(pipeline != nullptr && error == nullptr, "%s", error ? error->message : "");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* message = gst_bus_timed_pop_filtered(
+      bus, 120 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(message != nullptr && GST_MESSAGE_TYPE(message) == GST_MESSAGE_EOS);
+  gst_message_unref(message);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  for (int i = 0; i < 2; ++i) {
+    gchar* name = g_strdup_printf("%s/%05d.png", outdir, i);
+    cv::Mat bgr = cv::imread(name, cv::IMREAD_COLOR);
+    fail_if(bgr.empty(), "missing output %s", name);
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const cv::Mat expected = load_rgb("gpen-64_out" + std::to_string(i) + ".png");
+    fail_unless(max_level_diff(rgb, expected) <= 1);
+    g_unlink(name);
+    g_free(name);
+  }
+  g_rmdir(outdir);
+  g_free(outdir);
+}
+GST_END_TEST;
+
+static Suite* gpenenhance_suite(void) {
+  Suite* s = suite_create("gpenenhance");
+  TCase* tc = tcase_create("general");
+  tcase_set_timeout(tc, 600);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_matches_reference_pngs);
+  tcase_add_test(tc, test_all_formats_agree);
+  tcase_add_test(tc, test_alpha_untouched);
+  tcase_add_test(tc, test_batch_invariance);
+  tcase_add_test(tc, test_order_and_timestamps_after_eos);
+  tcase_add_test(tc, test_flush_discards_held_frames);
+  tcase_add_test(tc, test_caps_change_drains);
+  tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_batch_timeout_pushes_partial_batch);
+  tcase_add_test(tc, test_resizes_to_model_and_back);
+  tcase_add_test(tc, test_strength);
+  tcase_add_test(tc, test_properties);
+  tcase_add_test(tc, test_propose_allocation_asks_for_a_batch);
+  tcase_add_test(tc, test_paused_to_ready_releases_held_frames);
+  tcase_add_test(tc, test_missing_model_is_an_error);
+  tcase_add_test(tc, test_corrupt_model_is_an_error);
+  tcase_add_test(tc, test_wrong_kind_of_model_is_an_error);
+  tcase_add_test(tc, test_no_model_is_an_error);
+  tcase_add_test(tc, test_unavailable_cuda_is_an_error);
+  tcase_add_test(tc, test_pipeline_over_png_files);
+  return s;
+}
+
+GST_CHECK_MAIN(gpenenhance);
