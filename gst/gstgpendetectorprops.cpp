@@ -41,6 +41,19 @@ gpen::DetectorOptions GpenDetectorSettings::options() const {
   return o;
 }
 
+bool gpen_property_change_refused(GstElement* element, GParamSpec* pspec) {
+  if (!(pspec->flags & GST_PARAM_MUTABLE_READY)) return false;
+  GST_OBJECT_LOCK(element);
+  const bool running =
+      GST_STATE(element) > GST_STATE_READY || GST_STATE_PENDING(element) > GST_STATE_READY;
+  GST_OBJECT_UNLOCK(element);
+  if (!running) return false;
+  // Logged without the object lock: naming the object takes it.
+  GST_WARNING_OBJECT(element, "property '%s' can only be changed in the NULL or READY state",
+                     pspec->name);
+  return true;
+}
+
 void gpen_detector_install_properties(GObjectClass* klass, guint first_id) {
   const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                               GST_PARAM_MUTABLE_READY);

@@ -4,7 +4,7 @@
  * forwards set/get_property for ids in that range (object lock held). */
 #pragma once
 
-#include <glib-object.h>
+#include <gst/gst.h>
 
 #include <string>
 
@@ -32,6 +32,11 @@ struct GpenDetectorSettings {
 
   gpen::DetectorOptions options() const;
 };
+
+/* Whether a GST_PARAM_MUTABLE_READY property is asked to change while the
+ * element is running (PAUSED or PLAYING, or going there): the change is
+ * refused with a warning. Called without the object lock. */
+bool gpen_property_change_refused(GstElement* element, GParamSpec* pspec);
 
 /* Number of properties installed. */
 constexpr guint kGpenDetectorPropertyCount = 5;

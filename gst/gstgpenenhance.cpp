@@ -68,8 +68,6 @@ enum {
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
 
-#define GPEN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }")
-
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -761,23 +759,12 @@ static gboolean gst_gpen_enhance_propose_allocation(GstBaseTransform* trans, Gst
 /* ---------------------------------------------------------------------- */
 /* GObject                                                                 */
 
-static bool is_running(GstGpenEnhance* self) {
-  // Called with the object lock held.
-  return GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
-}
-
 static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const GValue* value,
                                           GParamSpec* pspec) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   Settings& s = self->priv->settings;
+  if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  const bool needs_ready = (pspec->flags & GST_PARAM_MUTABLE_READY) != 0;
-  if (needs_ready && is_running(self)) {
-    GST_OBJECT_UNLOCK(self);
-    GST_WARNING_OBJECT(self, "property '%s' can only be changed in the NULL or READY state",
-                       pspec->name);
-    return;
-  }
   if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;

@@ -36,8 +36,6 @@ enum {
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
 
-#define GPEN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }")
-
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
 GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -127,14 +125,8 @@ static void gst_gpen_face_detect_set_property(GObject* object, guint prop_id, co
                                               GParamSpec* pspec) {
   GstGpenFaceDetect* self = GST_GPEN_FACE_DETECT(object);
   Settings& s = self->priv->settings;
+  if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  const bool running = GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
-  if ((pspec->flags & GST_PARAM_MUTABLE_READY) && running) {
-    GST_OBJECT_UNLOCK(self);
-    GST_WARNING_OBJECT(self, "property '%s' can only be changed in the NULL or READY state",
-                       pspec->name);
-    return;
-  }
   if (!gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
     if (prop_id == PROP_DEVICE) {
       const gchar* device = g_value_get_string(value);
