@@ -134,8 +134,12 @@ void FrameRestorer::finish(const RestoreOptions& options) {
 
 std::size_t FrameRestorer::run(const RestoreOptions& options, bool drain) {
   torch::InferenceMode inference;
-  detect(options, drain);
-  const std::size_t count = enhance(options, drain);
+  // A stream where faces are rare must not hold frames without bound while
+  // a batch waits to fill: batch_size frames held is the most, as in
+  // aligned mode (and what the latency and allocation queries announce).
+  const bool frames_full = frames_.size() >= static_cast<std::size_t>(batch_size_);
+  detect(options, drain || frames_full);
+  const std::size_t count = enhance(options, drain || frames_full);
   finish(options);
   return count;
 }

@@ -50,8 +50,10 @@ class FrameRestorer {
 
   // Does the work that is due: frames waiting for detection are detected
   // together once their faces could fill a batch, every full batch of faces
-  // goes through the network, and finished frames are pasted. With `drain`,
-  // everything queued is finished, the last batch partial. Returns the number
+  // goes through the network, and finished frames are pasted. Once
+  // batch_size frames are held, they are all finished (the last batch
+  // partial), so a frame never waits behind more than batch_size - 1 others.
+  // With `drain`, everything queued is finished. Returns the number
   // of faces that went through the network. Throws on detection or network
   // errors (the frames stay queued; clear() drops them).
   std::size_t run(const RestoreOptions& options, bool drain);

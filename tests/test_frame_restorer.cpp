@@ -75,11 +75,13 @@ TEST(FrameRestorer, RestoresTheFaceAndNothingElse) {
 }
 
 TEST(FrameRestorer, FacesOfManyFramesShareBatchesAndFramesKeepTheirOrder) {
-  gpen::FrameRestorer restorer(fixture().enhancer, fixture().detector.get(), 3);
+  gpen::FrameRestorer restorer(fixture().enhancer, fixture().detector.get(), 4);
   const auto face = load_rgb("astronaut.png");
   const auto empty = blank(120, 160);
-  // Faces: 1, 0, 1, 0, 0, 1, 1 -> four faces, one batch of three and a rest.
-  const std::vector<torch::Tensor> frames = {face, empty, face, empty, empty, face, face};
+  // Faces 1, 0, 1, 1 | 0, 1, 1: the first four frames fill the frame limit
+  // and their three faces go through the network together; the rest drain
+  // as one batch of two.
+  const std::vector<torch::Tensor> frames = {face, empty, face, face, empty, face, face};
   std::size_t ran = 0;
   for (std::size_t i = 0; i < frames.size(); ++i) {
     restorer.push(i, frames[i]);
@@ -87,7 +89,7 @@ TEST(FrameRestorer, FacesOfManyFramesShareBatchesAndFramesKeepTheirOrder) {
   }
   EXPECT_EQ(ran, 3u);
   EXPECT_EQ(restorer.batches_run(), 1u);
-  EXPECT_EQ(restorer.run({}, true), 1u);
+  EXPECT_EQ(restorer.run({}, true), 2u);
   EXPECT_EQ(restorer.batches_run(), 2u);
   const auto done = pop_all(restorer);
   ASSERT_EQ(done.size(), frames.size());
@@ -99,6 +101,22 @@ TEST(FrameRestorer, FacesOfManyFramesShareBatchesAndFramesKeepTheirOrder) {
   }
   // The same face in different batches comes out the same.
   EXPECT_TRUE(torch::equal(done[0].rgb, done[6].rgb));
+}
+
+TEST(FrameRestorer, RareFacesDoNotHoldFramesWithoutBound) {
+  // A face, then frames with nobody (a surveillance camera at night): the
+  // face's batch of three never fills, yet no more than three frames wait.
+  gpen::FrameRestorer restorer(fixture().enhancer, fixture().detector.get(), 3);
+  restorer.push(0, load_rgb("astronaut.png"));
+  std::size_t popped = 0;
+  for (std::uint64_t i = 1; i < 10; ++i) {
+    restorer.push(i, blank(64, 64));
+    restorer.run({}, false);
+    while (auto done = restorer.pop()) EXPECT_EQ(done->id, popped++);
+    EXPECT_LT(restorer.size(), 3u) << "after frame " << i;
+  }
+  EXPECT_GE(popped, 8u);
+  EXPECT_EQ(restorer.batches_run(), 1u);
 }
 
 TEST(FrameRestorer, ManyFacesInOneFrameGoThroughSeveralBatches) {
