@@ -843,6 +843,48 @@ GST_START_TEST(test_wrong_detector_model_is_an_error) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_full_batch_timeout_and_caps_change) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(8);
+  g_object_set(element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", face.cols, face.rows);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 0));
+  // A batch of eight will not fill: the timeout releases the frame, restored.
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < 500 && !out; ++i) {
+    out = gst_harness_try_pull(h);
+    if (!out) g_usleep(10000);
+  }
+  fail_unless(out != nullptr, "the partial batch was never pushed");
+  fail_unless(changed_pixels(frame_rgb(out, "RGB", face.cols, face.rows), face) > 1000);
+  gst_buffer_unref(out);
+  g_object_set(h->element, "batch-timeout", (guint64)0, nullptr);
+  // Two frames held, then new caps (another size and format): they leave
+  // first, restored, and the new size works.
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 1));
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 2));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  cv::Mat small;
+  cv::resize(face, small, cv::Size(384, 384), 0, 0, cv::INTER_AREA);
+  gst_harness_set_src_caps_str(h, caps_string("BGRA", 384, 384).c_str());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 3);
+  gst_harness_push(h, stamped(make_frame(small, "BGRA"), 3));
+  gst_harness_push_event(h, gst_event_new_eos());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  for (int i = 1; i <= 3; ++i) {
+    GstBuffer* frame = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(frame), i);
+    const bool is_small = i == 3;
+    const cv::Mat rgb = frame_rgb(frame, is_small ? "BGRA" : "RGB", is_small ? 384 : face.cols,
+                                  is_small ? 384 : face.rows);
+    fail_unless(changed_pixels(rgb, is_small ? small : face) > 500, "frame %d not restored", i);
+    gst_buffer_unref(frame);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* gpenenhance_suite(void) {
   Suite* s = suite_create("gpenenhance");
   TCase* tc = tcase_create("general");
@@ -882,6 +924,7 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_missing_detector_model_is_an_error);
   tcase_add_test(tc, test_retinaface_detector_loads_and_runs);
   tcase_add_test(tc, test_wrong_detector_model_is_an_error);
+  tcase_add_test(tc, test_full_batch_timeout_and_caps_change);
   return s;
 }
 
