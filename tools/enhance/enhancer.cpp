@@ -39,6 +39,7 @@ ImageEnhancer::ImageEnhancer(const Options& options, const ModelPaths& models) {
       "appsink name=sink sync=false",
       error);
   if (!pipeline_) throw std::runtime_error("cannot build the enhancing pipeline: " + error);
+  gst_object_set_name(GST_OBJECT(pipeline_.get()), "gpen-enhance-images");
   src_ = pipeline_.child("src");
   sink_ = pipeline_.child("sink");
   ElementPtr gpen = pipeline_.child("gpen");
@@ -58,7 +59,6 @@ ImageEnhancer::ImageEnhancer(const Options& options, const ModelPaths& models) {
   GCharPtr owned_device(device);
   batch_size_ = static_cast<int>(batch);
   device_ = device ? device : "";
-  dump_pipeline_graph(pipeline_.get(), "gpen-enhance-images");
 }
 
 ImageEnhancer::~ImageEnhancer() {
@@ -128,7 +128,12 @@ void ImageEnhancer::end_of_stream() { gst_app_src_end_of_stream(GST_APP_SRC(src_
 
 SamplePtr ImageEnhancer::pull(std::uint64_t& index) {
   SamplePtr sample(gst_app_sink_pull_sample(GST_APP_SINK(sink_.get())));
-  if (sample) index = GST_BUFFER_OFFSET(gst_sample_get_buffer(sample.get()));
+  if (!sample) return sample;
+  index = GST_BUFFER_OFFSET(gst_sample_get_buffer(sample.get()));
+  if (!graph_dumped_) {  // with its caps negotiated, once an image went through
+    dump_pipeline_graph(pipeline_.get(), "gpen-enhance-images");
+    graph_dumped_ = true;
+  }
   return sample;
 }
 

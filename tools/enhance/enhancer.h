@@ -74,6 +74,7 @@ class ImageEnhancer {
   ElementPtr src_, sink_;
   int batch_size_ = 1;
   std::string device_;
+  bool graph_dumped_ = false;  // pull()'s thread only
 
   std::mutex push_lock_;  // caps and buffer go in together
   CapsPtr last_caps_;

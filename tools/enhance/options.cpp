@@ -80,7 +80,7 @@ Options parse_options(int argc, char** argv) {
   };
 
   std::unique_ptr<GOptionContext, decltype(&g_option_context_free)> context(
-      g_option_context_new("INPUT... -o OUTPUT"), &g_option_context_free);
+      g_option_context_new("-o OUTPUT"), &g_option_context_free);
   g_option_context_set_summary(context.get(), kSummary);
   g_option_context_add_main_entries(context.get(), entries, nullptr);
   GError* raw_error = nullptr;

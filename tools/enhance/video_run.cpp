@@ -25,8 +25,9 @@ class VideoRun {
     decodebin_ = make("decodebin");
     GstElement* video_queue = make("queue");
     GstElement* convert_in = make("videoconvert");
-    GstElement* scale = make("videoscale");
-    GstElement* size = make("capsfilter");
+    // --max-size: a scaler, told its output size when the caps are known.
+    GstElement* scale = options.max_size > 0 ? make("videoscale") : nullptr;
+    GstElement* size = options.max_size > 0 ? make("capsfilter") : nullptr;
     gpen_ = make("gpenenhance");
     GstElement* out_queue = make("queue");
     GstElement* convert_out = make("videoconvert");
@@ -40,14 +41,17 @@ class VideoRun {
     g_object_set(sink, "location", (job.output + ".part").c_str(), nullptr);
     configure_gpenenhance(gpen_, options, models);
     configure_video_encoder(encoder);
-    if (options.max_size > 0) limit_long_side(scale, size, options.max_size);
+    if (scale) limit_long_side(scale, size, options.max_size);
     // Room for a whole batch of decoded frames while the network runs.
     g_object_set(video_queue, "max-size-buffers", 64u, "max-size-bytes", 0u, "max-size-time",
                  G_GUINT64_CONSTANT(0), nullptr);
 
-    if (!gst_element_link(src_, decodebin_) ||
-        !gst_element_link_many(video_queue, convert_in, scale, size, gpen_, out_queue,
-                               convert_out, encoder, mux_queue, mux_, sink, nullptr)) {
+    const bool linked_in = scale ? gst_element_link_many(video_queue, convert_in, scale, size,
+                                                         gpen_, nullptr)
+                                 : gst_element_link_many(video_queue, convert_in, gpen_, nullptr);
+    if (!linked_in || !gst_element_link(src_, decodebin_) ||
+        !gst_element_link_many(gpen_, out_queue, convert_out, encoder, mux_queue, mux_, sink,
+                               nullptr)) {
       error_ = "cannot link the video pipeline (" + job.recipe.video_encoder + " into " +
                job.recipe.muxer + ")";
       return;

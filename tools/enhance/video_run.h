@@ -1,6 +1,6 @@
 // Restores the faces of a video file into a new one with the same audio:
 //
-//   filesrc ! decodebin -+- queue ! videoconvert ! videoscale ! gpenenhance !
+//   filesrc ! decodebin -+- queue ! videoconvert ! (videoscale) ! gpenenhance !
 //                        |    queue ! videoconvert ! ENCODER ! queue ! MUXER ! filesink
 //                        +- queue ! (audio as it is, when the muxer takes it;
 //                                    else audioconvert ! audioresample ! ENCODER) ! queue ! MUXER
