@@ -155,6 +155,26 @@ TEST(Examples, DrawFaces) {
   EXPECT_EQ(drawn.size(), cv::Size(1328, 568));
 }
 
+// docs/make-images.sh, which makes the README's pictures, on the fixtures
+// (the before/after with the fixture model instead of the released one).
+TEST(Docs, MakeImages) {
+  gchar* dot = g_find_program_in_path("dot");
+  const bool have_dot = dot != nullptr;
+  g_free(dot);
+  if (!have_dot) GTEST_SKIP() << "graphviz's dot is not installed (apt-get install graphviz)";
+  TempDir dir;
+  const RunResult r = run({DOCS_DIR "/make-images.sh", "--out", dir.path().string(),
+                           "--before-after", "--model", kModel, "--device", "cpu"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  for (const char* name : {"pipeline-images.png", "pipeline-video.png", "solvay-detections.jpg",
+                           "before-after.jpg"}) {
+    const cv::Mat image = read(dir / name);
+    EXPECT_FALSE(image.empty()) << name;
+    EXPECT_LT(fs::file_size(dir / name), 300u * 1024) << name << " is too large for the README";
+  }
+  EXPECT_EQ(read(dir / "before-after.jpg").size(), cv::Size(1608, 380));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
