@@ -134,6 +134,22 @@ TEST_F(GpenEnhanceCli, FormatAndMaxSize) {
   EXPECT_EQ(read_file(dir / "out/solvay.jpg").substr(0, 2), "\xFF\xD8");  // a JPEG
 }
 
+TEST_F(GpenEnhanceCli, BmpAndTiffBecomePngBesideTheJpeg) {
+  const cv::Mat astronaut = cv::imread(kAstronaut);
+  fs::create_directories(dir / "in");
+  ASSERT_TRUE(cv::imwrite(dir / "in/photo.bmp", astronaut));
+  ASSERT_TRUE(cv::imwrite(dir / "in/photo.tif", astronaut));
+  ASSERT_TRUE(cv::imwrite(dir / "in/photo.jpg", astronaut));
+  const RunResult r = enhance({dir / "in", "-o", dir / "out"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_EQ(read_file(dir / "out/photo.jpg").substr(0, 2), "\xFF\xD8");
+  // GStreamer has no BMP or TIFF encoder here: PNG, which loses nothing;
+  // the second one to want photo.png keeps its extension in the name.
+  EXPECT_EQ(read_file(dir / "out/photo.png").substr(1, 3), "PNG");
+  EXPECT_EQ(read_file(dir / "out/photo.tif.png").substr(1, 3), "PNG");
+  EXPECT_EQ(size_of(dir / "out/photo.tif.png"), cv::Size(512, 512));
+}
+
 TEST_F(GpenEnhanceCli, VideoKeepsItsFramesAndAudio) {
   ASSERT_TRUE(make_test_video(kAstronaut, dir / "clip.mkv", 12));
   const RunResult r = enhance({dir / "clip.mkv", "-o", dir / "out"});

@@ -16,10 +16,15 @@ std::string message_text(GstMessage* message) {
   GErrorPtr error(raw);
   GCharPtr debug(raw_debug);
   std::string text = error ? error->message : "unknown error";
-  const bool generic = error && (g_error_matches(error.get(), GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED) ||
-                                 g_error_matches(error.get(), GST_CORE_ERROR, GST_CORE_ERROR_FAILED));
+  // These say little by themselves; the debug text's last line says what
+  // failed or which decoder is missing.
+  const bool generic =
+      error && (g_error_matches(error.get(), GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED) ||
+                g_error_matches(error.get(), GST_CORE_ERROR, GST_CORE_ERROR_FAILED) ||
+                g_error_matches(error.get(), GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN));
   if (generic && debug) {
     std::string detail = debug.get();
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
     const auto newline = detail.find_last_of('\n');
     if (newline != std::string::npos) detail = detail.substr(newline + 1);
     if (!detail.empty()) text += " (" + detail + ")";

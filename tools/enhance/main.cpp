@@ -114,7 +114,12 @@ Plan make_plan(const Options& options, const InputList& inputs) {
   };
   for (const auto& item : inputs.items) {
     if (item.kind == MediaKind::Image) {
-      const ImageOutput out = image_output_for(item.relative, options.format);
+      ImageOutput out = image_output_for(item.relative, options.format);
+      // photo.tif beside photo.jpg: a converted image whose name is taken
+      // keeps its own extension too (photo.tif.png).
+      if (claimed.count((fs::path(options.output) / out.relative).lexically_normal().string()) &&
+          extension_of(out.relative) != extension_of(item.relative))
+        out.relative = item.relative + extension_of(out.relative);
       const std::string path = (fs::path(options.output) / out.relative).string();
       if (claim(path, item.path)) plan.images.push_back({item.path, item.path, path, out.encoder});
       continue;
@@ -164,6 +169,14 @@ int main(int argc, char** argv) {
     complain("the gpen GStreamer plugin (libgstgpen.so) was not found in " + where.plugin_dir +
              " nor in GST_PLUGIN_PATH: build it (./setup.sh) or install it");
     return kExitSetup;
+  }
+  // gdkpixbufdec (gst-plugins-good) reads BMP and TIFF, but has no rank, so
+  // decodebin never picks it: the lowest rank lets it stand in where no
+  // other decoder does (PNG and JPEG keep their own).
+  if (GstElementFactory* pixbuf = gst_element_factory_find("gdkpixbufdec")) {
+    if (gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(pixbuf)) < GST_RANK_MARGINAL)
+      gst_plugin_feature_set_rank(GST_PLUGIN_FEATURE(pixbuf), GST_RANK_MARGINAL);
+    gst_object_unref(pixbuf);
   }
   ModelPaths models;
   if (!choose_models(options, where, models)) return kExitSetup;
