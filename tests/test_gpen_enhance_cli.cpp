@@ -189,6 +189,24 @@ TEST_F(GpenEnhanceCli, ModelThatDoesNotLoadStopsBeforeAnyWork) {
   EXPECT_FALSE(fs::exists(dir / "out/a.png"));
 }
 
+// Installed, it finds the plugin and the models beside itself, wherever the
+// installation was put: a copy laid out as `meson install` does.
+TEST_F(GpenEnhanceCli, InstalledCopyFindsItsPluginAndModels) {
+  const fs::path prefix = dir.path() / "prefix";
+  const fs::path exe = prefix / RELATIVE_BINDIR / "gpen-enhance";
+  copy_into(GPEN_ENHANCE, exe.string());
+  fs::permissions(exe, fs::perms::owner_exec, fs::perm_options::add);
+  copy_into(GPEN_PLUGIN, (prefix / RELATIVE_PLUGINDIR / fs::path(GPEN_PLUGIN).filename()).string());
+  // The fixture under the default model's name, in the installed model folder.
+  copy_into(kModel, (prefix / RELATIVE_MODELDIR / "GPEN-BFR-512.pth").string());
+  copy_into(kAstronaut, dir / "in/a.png");
+  const RunResult r = run({exe.string(), dir / "in", "-o", dir / "out", "--device", "cpu"},
+                          {{"GPEN_MODEL_DIR", ""}, {"GST_PLUGIN_PATH", ""}});
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_EQ(size_of(dir / "out/a.png"), cv::Size(512, 512));
+  EXPECT_TRUE(contains(r.out, "GPEN-BFR-512.pth")) << r.out;
+}
+
 TEST_F(GpenEnhanceCli, UsageErrors) {
   EXPECT_EQ(enhance({dir / "x.png"}).status, 2);                  // no -o
   EXPECT_EQ(enhance({"-o", dir / "out"}).status, 2);              // no input

@@ -32,9 +32,8 @@ fs::path canonical_or_empty(const fs::path& path) {
 // that a relocated installation still finds its plugin and models.
 fs::path install_prefix(const fs::path& exe_dir) {
   fs::path prefix = exe_dir;
-  for (auto part = fs::path(kRelativeBindir).begin(); part != fs::path(kRelativeBindir).end();
-       ++part)
-    prefix = prefix.parent_path();
+  const fs::path bindir(kRelativeBindir);
+  for (auto part = bindir.begin(); part != bindir.end(); ++part) prefix = prefix.parent_path();
   return prefix;
 }
 
