@@ -1,9 +1,14 @@
-/* gpenenhance: restores faces with GPEN, batching frames for the network.
+/* gpenenhance: restores faces with GPEN, batching faces for the network.
  *
- * Frames are held (in place, no copy) until a batch is full, the batch
- * timeout expires, or a serialized event that must not overtake them arrives
- * (EOS, CAPS, SEGMENT, STREAM_START, GAP); then the whole batch goes through
- * the network at once and the frames leave in arrival order with their
+ * face-mode=aligned: every frame is one aligned face; frames are held (in
+ * place, no copy) until a batch is full.
+ * face-mode=full: faces come from upstream face ROI metas or the built-in
+ * detector; their aligned crops are gathered across frames into batches
+ * (gpen::FrameRestorer), and pasted back.
+ *
+ * Either way frames wait until their faces' batch is full, the batch timeout
+ * expires, or a serialized event that must not overtake them arrives (EOS,
+ * CAPS, SEGMENT, STREAM_START, GAP); they leave in arrival order with their
  * timestamps, flags and metas.
  */
 #ifdef HAVE_CONFIG_H
@@ -26,7 +31,13 @@
 
 #include "batch_policy.h"
 #include "error.h"
+#include "face_detector.h"
 #include "face_enhancer.h"
+#include "frame_restorer.h"
+#include "gstgpendetectorprops.h"
+#include "gstgpenfaces.h"
+#include "gstgpenframe.h"
+#include "gstgpenload.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -37,6 +48,8 @@ constexpr guint kDefaultBatchSize = 0;
 constexpr guint64 kDefaultBatchTimeout = 0;
 constexpr const char* kDefaultDevice = "auto";
 constexpr double kDefaultStrength = 1.0;
+constexpr GstGpenFaceMode kDefaultFaceMode = GST_GPEN_FACE_MODE_FULL;
+constexpr GstGpenMessages kDefaultMessages = GST_GPEN_MESSAGES_FRAME;
 
 enum {
   PROP_0,
@@ -49,9 +62,11 @@ enum {
   PROP_STRENGTH,
   PROP_CURRENT_BATCH_SIZE,
   PROP_CURRENT_DEVICE,
+  PROP_DENOISE,
+  PROP_SHARPEN,
+  PROP_MESSAGES,
+  PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
-
-#define GPEN_VIDEO_CAPS GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx }")
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
@@ -61,12 +76,16 @@ GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 // Property values, guarded by the object lock.
 struct Settings {
   std::string model;
-  GstGpenFaceMode face_mode = GST_GPEN_FACE_MODE_ALIGNED;
+  GstGpenFaceMode face_mode = kDefaultFaceMode;
   guint batch_size = kDefaultBatchSize;
   guint64 batch_timeout = kDefaultBatchTimeout;
   std::string device = kDefaultDevice;
   GstGpenPrecision precision = GST_GPEN_PRECISION_AUTO;
   double strength = kDefaultStrength;
+  double denoise = 0.0;
+  double sharpen = 0.0;
+  GstGpenMessages messages = kDefaultMessages;
+  GpenDetectorSettings detection;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -80,16 +99,27 @@ struct GpenEnhancePrivate {
   // Set in start(), cleared in stop(); used from the streaming thread and the
   // batch-timeout thread, both of which hold the sink pad's stream lock.
   std::unique_ptr<gpen::FaceEnhancer> enhancer;
+  // face-mode=full only: the detector for frames without face metas, and
+  // the batching of faces across frames.
+  std::unique_ptr<gpen::FaceDetector> detector;
+  std::unique_ptr<gpen::FrameRestorer> restorer;
+  GstGpenFaceMode face_mode = kDefaultFaceMode;  // the mode started with
+  std::uint64_t next_frame_id = 0;
   int batch_size = 1;             // what the element uses (batch-size or automatic)
   std::string active_device;      // readable as current-device
   GstVideoInfo info;
   bool have_info = false;
 
-  // Frames waiting for their batch; `queue_lock` guards them for the timer.
+  // Frames waiting for their batch, in arrival order (in full mode, the
+  // frames inside `restorer`, in the same order); `queue_lock` guards them
+  // for the timer.
+  struct Held {
+    GstBuffer* buffer;
+    Clock::time_point arrival;
+  };
   std::mutex queue_lock;
   std::condition_variable queue_changed;
-  std::deque<GstBuffer*> held;
-  Clock::time_point oldest_arrival;
+  std::deque<Held> held;
   bool stopping = false;
   std::thread timeout_thread;
 
@@ -114,9 +144,25 @@ GType gst_gpen_face_mode_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
       {GST_GPEN_FACE_MODE_ALIGNED, "Every frame is one aligned face (FFHQ layout)", "aligned"},
+      {GST_GPEN_FACE_MODE_FULL,
+       "Find the faces (upstream face metas or the detector), restore them and paste them back",
+       "full"},
       {0, nullptr, nullptr},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstGpenFaceMode", values));
+  return type;
+}
+
+GType gst_gpen_messages_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_GPEN_MESSAGES_NONE, "Post no face messages", "none"},
+      {GST_GPEN_MESSAGES_FRAME, "A gpen-faces element message per frame", "frame"},
+      {GST_GPEN_MESSAGES_BATCH, "A gpen-batch element message per group of frames pushed together",
+       "batch"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstGpenMessages", values));
   return type;
 }
 
@@ -144,21 +190,6 @@ static gpen::Precision to_core_precision(GstGpenPrecision precision) {
 
 /* ---------------------------------------------------------------------- */
 /* Batches                                                                 */
-
-static gpen::ImageView image_view_of(GstVideoFrame* frame) {
-  gpen::ImageView view;
-  auto* plane = static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0));
-  view.data = plane;
-  view.width = GST_VIDEO_FRAME_WIDTH(frame);
-  view.height = GST_VIDEO_FRAME_HEIGHT(frame);
-  view.row_stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
-  view.pixel_stride = GST_VIDEO_FRAME_COMP_PSTRIDE(frame, 0);
-  // For RGB formats components 0, 1, 2 are R, G, B whatever their byte order.
-  view.red = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 0)) - plane);
-  view.green = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 1)) - plane);
-  view.blue = static_cast<int>(static_cast<std::uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(frame, 2)) - plane);
-  return view;
-}
 
 static void post_latency_if_changed(GstGpenEnhance* self, double batch_seconds) {
   GpenEnhancePrivate* priv = self->priv;
@@ -188,13 +219,6 @@ static void post_latency_if_changed(GstGpenEnhance* self, double batch_seconds) 
 static GstFlowReturn process_frames(GstGpenEnhance* self, std::vector<GstBuffer*>& frames) {
   GpenEnhancePrivate* priv = self->priv;
   if (frames.empty()) return GST_FLOW_OK;
-  if (!priv->enhancer || !priv->have_info) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Received frames before the element was ready"),
-                      ("model loaded: %d, caps set: %d", priv->enhancer != nullptr, priv->have_info));
-    for (auto* buffer : frames) gst_buffer_unref(buffer);
-    frames.clear();
-    return GST_FLOW_NOT_NEGOTIATED;
-  }
 
   GST_OBJECT_LOCK(self);
   const float strength = static_cast<float>(priv->settings.strength);
@@ -215,7 +239,7 @@ static GstFlowReturn process_frames(GstGpenEnhance* self, std::vector<GstBuffer*
       ret = GST_FLOW_ERROR;
       break;
     }
-    views.push_back(image_view_of(&mapped[n_mapped]));
+    views.push_back(gpen_image_view(&mapped[n_mapped]));
     ++n_mapped;
   }
   if (ret == GST_FLOW_OK) {
@@ -238,24 +262,197 @@ static GstFlowReturn process_frames(GstGpenEnhance* self, std::vector<GstBuffer*
   return GST_FLOW_OK;
 }
 
-static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv) {
+static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv, std::size_t count) {
   std::lock_guard<std::mutex> lock(priv->queue_lock);
-  std::vector<GstBuffer*> frames(priv->held.begin(), priv->held.end());
-  priv->held.clear();
+  count = std::min(count, priv->held.size());
+  std::vector<GstBuffer*> frames;
+  frames.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    frames.push_back(priv->held.front().buffer);
+    priv->held.pop_front();
+  }
   return frames;
+}
+
+static std::size_t held_count(GpenEnhancePrivate* priv) {
+  std::lock_guard<std::mutex> lock(priv->queue_lock);
+  return priv->held.size();
+}
+
+/* ---- bus messages ---- */
+
+static GstStructure* frame_structure(GstGpenEnhance* self, const char* name, GstBuffer* buffer,
+                                     const std::vector<gpen::FaceDetection>& faces) {
+  GstSegment* segment = &GST_BASE_TRANSFORM(self)->segment;
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  GstClockTime running = GST_CLOCK_TIME_NONE, stream = GST_CLOCK_TIME_NONE;
+  if (segment->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(pts)) {
+    running = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
+    stream = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, pts);
+  }
+  GValue boxes = G_VALUE_INIT;
+  gpen_faces_to_value(faces, &boxes);
+  GstStructure* s = gst_structure_new(
+      name, "timestamp", G_TYPE_UINT64, pts, "stream-time", G_TYPE_UINT64, stream,
+      "running-time", G_TYPE_UINT64, running, "duration", G_TYPE_UINT64,
+      GST_BUFFER_DURATION(buffer), "offset", G_TYPE_UINT64, GST_BUFFER_OFFSET(buffer), "faces",
+      G_TYPE_UINT, static_cast<guint>(faces.size()), nullptr);
+  gst_structure_take_value(s, "boxes", &boxes);
+  return s;
+}
+
+/* Frames that leave together, with the faces restored in each. */
+using FacesOfFrames = std::vector<std::pair<GstBuffer*, std::vector<gpen::FaceDetection>>>;
+
+static void post_faces(GstGpenEnhance* self, const FacesOfFrames& frames) {
+  GST_OBJECT_LOCK(self);
+  const GstGpenMessages mode = self->priv->settings.messages;
+  GST_OBJECT_UNLOCK(self);
+  if (frames.empty() || mode == GST_GPEN_MESSAGES_NONE) return;
+  if (mode == GST_GPEN_MESSAGES_FRAME) {
+    for (const auto& [buffer, faces] : frames)
+      gst_element_post_message(
+          GST_ELEMENT(self),
+          gst_message_new_element(GST_OBJECT(self), frame_structure(self, "gpen-faces", buffer, faces)));
+    return;
+  }
+  GValue list = G_VALUE_INIT;
+  gst_value_array_init(&list, static_cast<guint>(frames.size()));
+  guint total = 0;
+  for (const auto& [buffer, faces] : frames) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&v, frame_structure(self, "frame", buffer, faces));
+    gst_value_array_append_and_take_value(&list, &v);
+    total += static_cast<guint>(faces.size());
+  }
+  GstStructure* s = gst_structure_new("gpen-batch", "frames", G_TYPE_UINT,
+                                      static_cast<guint>(frames.size()), "faces", G_TYPE_UINT,
+                                      total, nullptr);
+  gst_structure_take_value(s, "frame-list", &list);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+/* ---- full frames ---- */
+
+static gpen::RestoreOptions restore_options(GstGpenEnhance* self) {
+  gpen::RestoreOptions o;
+  GST_OBJECT_LOCK(self);
+  const Settings& s = self->priv->settings;
+  o.strength = static_cast<float>(s.strength);
+  o.denoise = static_cast<float>(s.denoise);
+  o.sharpen = static_cast<float>(s.sharpen);
+  o.max_faces = static_cast<int>(s.detection.max_faces);
+  GST_OBJECT_UNLOCK(self);
+  return o;
+}
+
+/* The frame's pixels as [3, H, W] uint8 RGB (a copy). */
+static bool read_frame(GstGpenEnhance* self, GstBuffer* buffer, torch::Tensor& rgb) {
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &self->priv->info, buffer, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame"),
+                      ("buffer %" GST_PTR_FORMAT, buffer));
+    return false;
+  }
+  rgb = gpen::read_rgb(gpen_image_view(&frame));
+  gst_video_frame_unmap(&frame);
+  return true;
+}
+
+static bool write_frame(GstGpenEnhance* self, GstBuffer*& buffer, const torch::Tensor& rgb) {
+  buffer = gst_buffer_make_writable(buffer);
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &self->priv->info, buffer, GST_MAP_READWRITE)) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
+                      ("buffer %" GST_PTR_FORMAT, buffer));
+    return false;
+  }
+  gpen::write_rgb(rgb, gpen_image_view(&frame));
+  gst_video_frame_unmap(&frame);
+  return true;
+}
+
+/* Runs the restorer and moves the frames it finished to `ready`. */
+static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
+  GpenEnhancePrivate* priv = self->priv;
+  const gpen::RestoreOptions options = restore_options(self);
+  try {
+    const auto start = Clock::now();
+    const std::size_t faces = priv->restorer->run(options, drain);
+    if (faces > 0) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      GST_LOG_OBJECT(self, "restored %zu face(s) in %.1f ms", faces, seconds * 1000.0);
+      post_latency_if_changed(self, seconds);
+    }
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
+    return GST_FLOW_ERROR;
+  }
+  FacesOfFrames released;
+  while (auto done = priv->restorer->pop()) {
+    std::vector<GstBuffer*> front = take_held(priv, 1);
+    g_assert(front.size() == 1);
+    GstBuffer* buffer = front[0];
+    if (done->rgb.defined() && !write_frame(self, buffer, done->rgb)) {
+      gst_buffer_unref(buffer);
+      return GST_FLOW_ERROR;
+    }
+    released.emplace_back(buffer, std::move(done->faces));
+    priv->ready.push_back(buffer);
+  }
+  post_faces(self, released);
+  return GST_FLOW_OK;
+}
+
+/* ---- aligned faces ---- */
+
+static GstFlowReturn advance_aligned(GstGpenEnhance* self, bool drain) {
+  GpenEnhancePrivate* priv = self->priv;
+  const std::size_t count = held_count(priv);
+  if (count == 0 || (!drain && count < static_cast<std::size_t>(priv->batch_size)))
+    return GST_FLOW_OK;
+  std::vector<GstBuffer*> batch = take_held(priv, count);
+  const GstFlowReturn ret = process_frames(self, batch);
+  if (ret != GST_FLOW_OK) return ret;
+  FacesOfFrames released;
+  for (auto* buffer : batch) {
+    gpen::FaceDetection whole;  // the frame is the face
+    whole.x2 = static_cast<float>(GST_VIDEO_INFO_WIDTH(&priv->info));
+    whole.y2 = static_cast<float>(GST_VIDEO_INFO_HEIGHT(&priv->info));
+    whole.score = 1.f;
+    released.emplace_back(buffer, std::vector<gpen::FaceDetection>{whole});
+    priv->ready.push_back(buffer);
+  }
+  post_faces(self, released);
+  return GST_FLOW_OK;
+}
+
+/* Processes what is due (with `drain`, everything held) into `ready`.
+ * Called with the stream lock held. */
+static GstFlowReturn advance(GstGpenEnhance* self, bool drain) {
+  if (!self->priv->enhancer || !self->priv->have_info) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Received frames before the element was ready"),
+                      ("model loaded: %d, caps set: %d", self->priv->enhancer != nullptr,
+                       self->priv->have_info));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+  return self->priv->face_mode == GST_GPEN_FACE_MODE_FULL ? advance_full(self, drain)
+                                                          : advance_aligned(self, drain);
 }
 
 /* Processes whatever is held and pushes it downstream, before an event that
  * must not overtake it. Called with the stream lock held. */
 static GstFlowReturn drain(GstGpenEnhance* self) {
   GpenEnhancePrivate* priv = self->priv;
+  GstFlowReturn ret = GST_FLOW_OK;
+  const std::size_t held = held_count(priv);
+  if (held > 0) {
+    GST_DEBUG_OBJECT(self, "draining %zu held frame(s)", held);
+    ret = advance(self, true);
+  }
   std::vector<GstBuffer*> frames(priv->ready.begin(), priv->ready.end());
   priv->ready.clear();
-  std::vector<GstBuffer*> batch = take_held(priv);
-  if (frames.empty() && batch.empty()) return GST_FLOW_OK;
-  GST_DEBUG_OBJECT(self, "draining %zu held frame(s)", batch.size());
-  GstFlowReturn ret = process_frames(self, batch);
-  frames.insert(frames.end(), batch.begin(), batch.end());
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
   for (auto* buffer : frames) {
     if (ret == GST_FLOW_OK || ret == GST_FLOW_NOT_LINKED)
@@ -267,7 +464,8 @@ static GstFlowReturn drain(GstGpenEnhance* self) {
 }
 
 static void discard_frames(GpenEnhancePrivate* priv) {
-  for (auto* buffer : take_held(priv)) gst_buffer_unref(buffer);
+  for (auto* buffer : take_held(priv, G_MAXSIZE)) gst_buffer_unref(buffer);
+  if (priv->restorer) priv->restorer->clear();
   for (auto* buffer : priv->ready) gst_buffer_unref(buffer);
   priv->ready.clear();
 }
@@ -287,7 +485,7 @@ static void timeout_loop(GstGpenEnhance* self) {
       priv->queue_changed.wait_for(lock, std::chrono::milliseconds(100));
       continue;
     }
-    const auto deadline = priv->oldest_arrival + std::chrono::nanoseconds(timeout);
+    const auto deadline = priv->held.front().arrival + std::chrono::nanoseconds(timeout);
     if (Clock::now() < deadline) {
       priv->queue_changed.wait_until(lock, deadline);
       continue;
@@ -298,7 +496,7 @@ static void timeout_loop(GstGpenEnhance* self) {
     {
       std::lock_guard<std::mutex> relock(priv->queue_lock);
       expired = !priv->stopping && !priv->held.empty() &&
-                Clock::now() >= priv->oldest_arrival + std::chrono::nanoseconds(timeout);
+                Clock::now() >= priv->held.front().arrival + std::chrono::nanoseconds(timeout);
     }
     if (expired) {
       GST_DEBUG_OBJECT(self, "batch timeout: pushing a partial batch");
@@ -325,24 +523,16 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
                       ("set the 'model' property to a GPEN-BFR-*.pth file"));
     return FALSE;
   }
-  gpen::DeviceRequest device;
-  try {
-    device = gpen::DeviceRequest::parse(settings.device);
-    gpen::resolve_device(device);
-  } catch (const gpen::Error& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Unsupported device '%s'", settings.device.c_str()),
-                      ("%s", e.what()));
-    return FALSE;
-  }
+  const auto device = gpen_resolve_device(GST_ELEMENT(self), settings.device);
+  if (!device) return FALSE;
   if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
-                      ("Could not load GPEN model '%s': file not found", settings.model.c_str()),
-                      ("no such file: %s", settings.model.c_str()));
+    gpen_post_load_error(GST_ELEMENT(self), "GPEN model", settings.model, "file not found");
     return FALSE;
   }
   try {
-    auto enhancer = std::make_unique<gpen::FaceEnhancer>(settings.model, device,
-                                                         to_core_precision(settings.precision));
+    auto enhancer = std::make_unique<gpen::FaceEnhancer>(
+        settings.model, gpen::DeviceRequest::parse(settings.device),
+        to_core_precision(settings.precision));
     priv->batch_size = settings.batch_size > 0 ? static_cast<int>(settings.batch_size)
                                                : enhancer->automatic_batch_size();
     priv->active_device = enhancer->device().str();
@@ -351,14 +541,21 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
                     priv->batch_size, settings.batch_size == 0 ? " (automatic)" : "");
     priv->enhancer = std::move(enhancer);
   } catch (const std::exception& e) {
-    // Core errors start with the file's path; others get it here.
-    const std::string reason = e.what();
-    const std::string message = reason.compare(0, settings.model.size(), settings.model) == 0
-                                    ? reason
-                                    : settings.model + ": " + reason;
-    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Could not load GPEN model %s", message.c_str()),
-                      ("%s", reason.c_str()));
+    gpen_post_load_error(GST_ELEMENT(self), "GPEN model", settings.model, e.what());
     return FALSE;
+  }
+  priv->face_mode = settings.face_mode;
+  if (priv->face_mode == GST_GPEN_FACE_MODE_FULL) {
+    priv->detector = gpen_create_detector(GST_ELEMENT(self), settings.detection,
+                                          priv->enhancer->device());
+    if (!priv->detector) {
+      priv->enhancer.reset();
+      return FALSE;
+    }
+    GST_INFO_OBJECT(self, "faces of frames without face metas: %s",
+                    priv->detector->describe().c_str());
+    priv->restorer = std::make_unique<gpen::FrameRestorer>(*priv->enhancer, priv->detector.get(),
+                                                           priv->batch_size);
   }
   {
     std::lock_guard<std::mutex> lock(priv->latency_lock);
@@ -382,6 +579,8 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   priv->queue_changed.notify_all();
   if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
   discard_frames(priv);
+  priv->restorer.reset();
+  priv->detector.reset();
   priv->enhancer.reset();
   priv->have_info = false;
   priv->active_device.clear();
@@ -412,20 +611,39 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
                                                           GstBuffer* input) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   GpenEnhancePrivate* priv = self->priv;
-  bool full = false;
+  if (!priv->enhancer || !priv->have_info) {
+    gst_buffer_unref(input);
+    return advance(self, false);  // posts the error
+  }
+  if (priv->face_mode == GST_GPEN_FACE_MODE_FULL) {
+    GST_OBJECT_LOCK(self);
+    const bool keep_original = priv->settings.strength <= 0.0;
+    GST_OBJECT_UNLOCK(self);
+    // Strength 0 is the original frame: with nothing held before it, it
+    // leaves at once and nothing runs.
+    if (keep_original && held_count(priv) == 0) {
+      priv->ready.push_back(input);
+      return GST_FLOW_OK;
+    }
+    torch::Tensor rgb;
+    if (!read_frame(self, input, rgb)) {
+      gst_buffer_unref(input);
+      return GST_FLOW_ERROR;
+    }
+    try {
+      priv->restorer->push(priv->next_frame_id++, rgb, gpen_faces_from_buffer(input));
+    } catch (const std::exception& e) {
+      GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
+      gst_buffer_unref(input);
+      return GST_FLOW_ERROR;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(priv->queue_lock);
-    if (priv->held.empty()) priv->oldest_arrival = Clock::now();
-    priv->held.push_back(input);
-    full = priv->held.size() >= static_cast<std::size_t>(priv->batch_size);
+    priv->held.push_back({input, Clock::now()});
   }
   priv->queue_changed.notify_all();
-  if (!full) return GST_FLOW_OK;
-
-  std::vector<GstBuffer*> batch = take_held(priv);
-  const GstFlowReturn ret = process_frames(self, batch);
-  priv->ready.insert(priv->ready.end(), batch.begin(), batch.end());
-  return ret;
+  return advance(self, false);
 }
 
 static GstFlowReturn gst_gpen_enhance_generate_output(GstBaseTransform* trans, GstBuffer** output) {
@@ -541,21 +759,14 @@ static gboolean gst_gpen_enhance_propose_allocation(GstBaseTransform* trans, Gst
 /* ---------------------------------------------------------------------- */
 /* GObject                                                                 */
 
-static bool is_running(GstGpenEnhance* self) {
-  // Called with the object lock held.
-  return GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
-}
-
 static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const GValue* value,
                                           GParamSpec* pspec) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   Settings& s = self->priv->settings;
+  if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  const bool needs_ready = (pspec->flags & GST_PARAM_MUTABLE_READY) != 0;
-  if (needs_ready && is_running(self)) {
+  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
-    GST_WARNING_OBJECT(self, "property '%s' can only be changed in the NULL or READY state",
-                       pspec->name);
     return;
   }
   switch (prop_id) {
@@ -564,6 +775,9 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
       s.model = path ? path : "";
       break;
     }
+    case PROP_DENOISE: s.denoise = g_value_get_double(value); break;
+    case PROP_SHARPEN: s.sharpen = g_value_get_double(value); break;
+    case PROP_MESSAGES: s.messages = static_cast<GstGpenMessages>(g_value_get_enum(value)); break;
     case PROP_FACE_MODE: s.face_mode = static_cast<GstGpenFaceMode>(g_value_get_enum(value)); break;
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
     case PROP_BATCH_TIMEOUT: s.batch_timeout = g_value_get_uint64(value); break;
@@ -588,8 +802,15 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   const Settings& s = self->priv->settings;
   GST_OBJECT_LOCK(self);
+  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+    GST_OBJECT_UNLOCK(self);
+    return;
+  }
   switch (prop_id) {
     case PROP_MODEL: g_value_set_string(value, s.model.c_str()); break;
+    case PROP_DENOISE: g_value_set_double(value, s.denoise); break;
+    case PROP_SHARPEN: g_value_set_double(value, s.sharpen); break;
+    case PROP_MESSAGES: g_value_set_enum(value, s.messages); break;
     case PROP_FACE_MODE: g_value_set_enum(value, s.face_mode); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint64(value, s.batch_timeout); break;
@@ -633,7 +854,7 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
       g_param_spec_string("model", "Model", "Path of a GPEN checkpoint (GPEN-BFR-*.pth)", nullptr, ready));
   g_object_class_install_property(gobject_class, PROP_FACE_MODE,
       g_param_spec_enum("face-mode", "Face mode", "How faces are found in the frames",
-                        GST_TYPE_GPEN_FACE_MODE, GST_GPEN_FACE_MODE_ALIGNED, ready));
+                        GST_TYPE_GPEN_FACE_MODE, kDefaultFaceMode, ready));
   g_object_class_install_property(gobject_class, PROP_BATCH_SIZE,
       g_param_spec_uint("batch-size", "Batch size",
                         "Faces per network run (0 = automatic: 1 on the CPU, from free memory on CUDA)",
@@ -651,6 +872,20 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
       g_param_spec_double("strength", "Strength",
                           "Blend of the enhanced face with the original (0 = original, 1 = enhanced)",
                           0.0, 1.0, kDefaultStrength, playing));
+  g_object_class_install_property(gobject_class, PROP_DENOISE,
+      g_param_spec_double("denoise", "Denoise",
+                          "face-mode=full: denoise each face crop before the network (0 = off)",
+                          0.0, 1.0, 0.0, playing));
+  g_object_class_install_property(gobject_class, PROP_SHARPEN,
+      g_param_spec_double("sharpen", "Sharpen",
+                          "face-mode=full: unsharp-mask each restored face (0 = off)", 0.0, 1.0,
+                          0.0, playing));
+  g_object_class_install_property(gobject_class, PROP_MESSAGES,
+      g_param_spec_enum("messages", "Messages",
+                        "Element messages with the faces restored: per frame, per group of "
+                        "frames pushed together, or none",
+                        GST_TYPE_GPEN_MESSAGES, kDefaultMessages, playing));
+  gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",
                         "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));
@@ -659,7 +894,8 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                           "The device the network runs on (empty until the model is loaded)", "", ro));
 
   gst_element_class_set_static_metadata(element_class, "GPEN face enhancement", "Filter/Effect/Video",
-      "Restores faces with GPEN (GAN Prior Embedded Network), batching frames for the network",
+      "Restores faces with GPEN (GAN Prior Embedded Network): finds, aligns and batches faces "
+      "across frames for the network, and pastes them back",
       "gst-gpen developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -676,6 +912,8 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
 
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_FACE_MODE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PRECISION, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_MESSAGES, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_DETECTOR, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_gpen_enhance_init(GstGpenEnhance* self) {

@@ -15,9 +15,19 @@ GType gst_gpen_face_mode_get_type(void);
 #define GST_TYPE_GPEN_PRECISION (gst_gpen_precision_get_type())
 GType gst_gpen_precision_get_type(void);
 
+#define GST_TYPE_GPEN_MESSAGES (gst_gpen_messages_get_type())
+GType gst_gpen_messages_get_type(void);
+
 typedef enum {
   GST_GPEN_FACE_MODE_ALIGNED = 0,
+  GST_GPEN_FACE_MODE_FULL = 1,
 } GstGpenFaceMode;
+
+typedef enum {
+  GST_GPEN_MESSAGES_NONE = 0,
+  GST_GPEN_MESSAGES_FRAME = 1,
+  GST_GPEN_MESSAGES_BATCH = 2,
+} GstGpenMessages;
 
 typedef enum {
   GST_GPEN_PRECISION_AUTO = 0,

@@ -6,9 +6,14 @@
 #include <gst/gst.h>
 
 #include "gstgpenenhance.h"
+#include "gstgpenfacedetect.h"
+#include "gstgpenfaces.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
-  return GST_ELEMENT_REGISTER(gpenenhance, plugin);
+  gpen_faces_register_meta();
+  gboolean ok = GST_ELEMENT_REGISTER(gpenenhance, plugin);
+  ok = GST_ELEMENT_REGISTER(gpenfacedetect, plugin) && ok;
+  return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, gpen,

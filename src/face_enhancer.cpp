@@ -86,6 +86,16 @@ torch::Tensor FaceEnhancer::run_network(const torch::Tensor& inputs) {
   }
 }
 
+torch::Tensor FaceEnhancer::enhance_crops(const torch::Tensor& crops) {
+  const int size = model_size();
+  TORCH_CHECK(crops.dim() == 4 && crops.size(1) == 3 && crops.size(2) == size &&
+                  crops.size(3) == size,
+              "enhance_crops: expected [N, 3, ", size, ", ", size, "] crops, got ", crops.sizes());
+  torch::InferenceMode inference;
+  if (crops.size(0) == 0) return crops.to(generator_.device(), torch::kFloat);
+  return to_pixel_range(run_network(to_network_range(crops.to(generator_.device()))));
+}
+
 void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float strength) {
   if (faces.empty()) return;
   const auto start = std::chrono::steady_clock::now();

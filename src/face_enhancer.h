@@ -38,6 +38,12 @@ class FaceEnhancer {
   // halves and retries, so no face is lost.
   void enhance_aligned(const std::vector<ImageView>& faces, float strength);
 
+  // Enhances aligned crops: float [N, 3, S, S] RGB in [0, 255] (S the model
+  // size, any device) -> the network's faces, float [N, 3, S, S] in [0, 255]
+  // on the model's device. Batched and split on out-of-memory as
+  // enhance_aligned.
+  torch::Tensor enhance_crops(const torch::Tensor& crops);
+
   // Wall time of the last enhance_aligned call, in seconds.
   double last_batch_seconds() const { return last_batch_seconds_; }
 

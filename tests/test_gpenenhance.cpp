@@ -17,11 +17,12 @@
 
 static const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
 static const std::string kModel = kDir + "gpen-64.pth";
+static const std::string kImages = std::string(GPEN_TEST_DATA_DIR) + "/images/";
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static cv::Mat load_rgb(const std::string& name) {
-  cv::Mat bgr = cv::imread(kDir + name, cv::IMREAD_COLOR);
+static cv::Mat load_rgb(const std::string& name, const std::string& dir = kDir) {
+  cv::Mat bgr = cv::imread(dir + name, cv::IMREAD_COLOR);
   fail_if(bgr.empty(), "cannot read %s", name.c_str());
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -89,7 +90,8 @@ static int max_level_diff(const cv::Mat& a, const cv::Mat& b) {
 static GstElement* make_element(guint batch_size, const std::string& model = kModel) {
   GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
   fail_unless(element != nullptr, "gpenenhance not found: is GST_PLUGIN_PATH set?");
-  g_object_set(element, "model", model.c_str(), "batch-size", batch_size, "device", "cpu", nullptr);
+  g_object_set(element, "model", model.c_str(), "batch-size", batch_size, "device", "cpu",
+               "face-mode", 0 /* aligned */, nullptr);
   return element;
 }
 
@@ -496,6 +498,401 @@ GST_START_TEST(test_pipeline_over_png_files) {
 }
 GST_END_TEST;
 
+
+/* ---- face-mode=full ---------------------------------------------------- */
+
+static GstElement* make_full_element(guint batch_size) {
+  GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
+  fail_unless(element != nullptr);
+  g_object_set(element, "model", kModel.c_str(), "batch-size", batch_size, "device", "cpu", nullptr);
+  return element;
+}
+
+static GstHarness* make_full_harness(GstElement* element, const char* format, int width, int height) {
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
+  return h;
+}
+
+/* A bus on an element for the length of a scope (which may outlast the
+ * harness that holds the element: it keeps a reference). */
+struct ElementBus {
+  explicit ElementBus(GstElement* e)
+      : element(GST_ELEMENT(gst_object_ref(e))), bus(gst_bus_new()) {
+    gst_element_set_bus(element, bus);
+  }
+  ~ElementBus() {
+    gst_element_set_bus(element, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(element);
+  }
+  ElementBus(const ElementBus&) = delete;
+  ElementBus& operator=(const ElementBus&) = delete;
+  GstElement* element;
+  GstBus* bus;
+};
+
+static cv::Mat pull_rgb(GstHarness* h, const char* format, int width, int height,
+                        GstBuffer** keep = nullptr) {
+  GstBuffer* out = gst_harness_pull(h);
+  fail_unless(out != nullptr);
+  cv::Mat rgb = frame_rgb(out, format, width, height);
+  if (keep)
+    *keep = out;
+  else
+    gst_buffer_unref(out);
+  return rgb;
+}
+
+/* Number of pixels that differ. */
+static int changed_pixels(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat diff, any;
+  cv::absdiff(a, b, diff);
+  cv::cvtColor(diff, any, cv::COLOR_RGB2GRAY);
+  return cv::countNonZero(any);
+}
+
+/* The faces= count of each gpen-faces message on the bus, in order. */
+static std::vector<guint> face_counts(GstBus* bus) {
+  std::vector<guint> counts;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    guint faces = 0;
+    if (gst_structure_has_name(s, "gpen-faces") && gst_structure_get_uint(s, "faces", &faces))
+      counts.push_back(faces);
+    gst_message_unref(m);
+  }
+  return counts;
+}
+
+GST_START_TEST(test_full_is_the_default_mode) {
+  GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
+  gint mode = -1;
+  g_object_get(element, "face-mode", &mode, nullptr);
+  fail_unless_equals_int(mode, 1);
+  gst_object_unref(element);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_restores_the_face_and_nothing_else) {
+  const cv::Mat frame = load_rgb("astronaut.png", kImages);
+  GstHarness* h = make_full_harness(make_full_element(1), "RGBA", frame.cols, frame.rows);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
+  fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(frame, "RGBA"), 0)), GST_FLOW_OK);
+  const cv::Mat out = pull_rgb(h, "RGBA", frame.cols, frame.rows);
+  // One face: the message gives its box.
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+  fail_unless(m != nullptr, "no gpen-faces message");
+  const GstStructure* s = gst_message_get_structure(m);
+  fail_unless(gst_structure_has_name(s, "gpen-faces"));
+  guint faces = 0;
+  fail_unless(gst_structure_get_uint(s, "faces", &faces));
+  fail_unless_equals_int(faces, 1);
+  const GValue* boxes = gst_structure_get_value(s, "boxes");
+  fail_unless_equals_int(gst_value_array_get_size(boxes), 1);
+  const GstStructure* box = gst_value_get_structure(gst_value_array_get_value(boxes, 0));
+  gint x = 0, y = 0, w = 0, hgt = 0;
+  fail_unless(gst_structure_get(box, "x", G_TYPE_INT, &x, "y", G_TYPE_INT, &y, "width", G_TYPE_INT,
+                                &w, "height", G_TYPE_INT, &hgt, nullptr));
+  GstClockTime ts = 1;
+  fail_unless(gst_structure_get_uint64(s, "timestamp", &ts));
+  fail_unless_equals_uint64(ts, 0);
+  gst_message_unref(m);
+  // The face changed, pixels far from it did not change at all.
+  const cv::Rect face(x, y, w, hgt);
+  fail_unless(changed_pixels(out(face), frame(face)) > face.area() / 2);
+  const int reach = 2 * w;
+  const cv::Rect near(std::max(0, x + w / 2 - reach), std::max(0, y + hgt / 2 - reach), 2 * reach, 2 * reach);
+  const cv::Rect around = near & cv::Rect(0, 0, frame.cols, frame.rows);
+  cv::Mat outside_out = out.clone(), outside_in = frame.clone();
+  outside_out(around).setTo(cv::Scalar(0, 0, 0));
+  outside_in(around).setTo(cv::Scalar(0, 0, 0));
+  fail_unless_equals_int(changed_pixels(outside_out, outside_in), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_many_faces_in_several_batches) {
+  const cv::Mat frame = load_rgb("solvay_1927.png", kImages);
+  GstElement* element = make_full_element(4);
+  g_object_set(element, "messages", 2 /* batch */, nullptr);
+  GstHarness* h = make_full_harness(element, "BGRx", frame.cols, frame.rows);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
+  gst_harness_push(h, stamped(make_frame(frame, "BGRx"), 0));
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  const cv::Mat out = pull_rgb(h, "BGRx", frame.cols, frame.rows);
+  GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+  fail_unless(m != nullptr);
+  const GstStructure* s = gst_message_get_structure(m);
+  fail_unless(gst_structure_has_name(s, "gpen-batch"), "%s", gst_structure_get_name(s));
+  guint frames = 0, faces = 0;
+  fail_unless(gst_structure_get_uint(s, "frames", &frames));
+  fail_unless(gst_structure_get_uint(s, "faces", &faces));
+  fail_unless_equals_int(frames, 1);
+  GST_INFO("solvay_1927.png: %u faces", faces);
+  fail_unless(faces >= 10 && faces <= 40, "%u faces", faces);
+  gst_message_unref(m);
+  fail_unless(changed_pixels(out, frame) > 10000);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_max_faces) {
+  const cv::Mat frame = load_rgb("solvay_1927.png", kImages);
+  GstElement* element = make_full_element(4);
+  g_object_set(element, "max-faces", 3, nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
+  gst_harness_push(h, make_frame(frame, "RGB"));
+  gst_harness_push_event(h, gst_event_new_eos());
+  gst_buffer_unref(gst_harness_pull(h));
+  const auto counts = face_counts(bus);
+  fail_unless_equals_int(counts.size(), 1);
+  fail_unless_equals_int(counts[0], 3);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_mixed_stream_keeps_order_and_timestamps) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  const cv::Mat empty(face.rows, face.cols, CV_8UC3, cv::Scalar(90, 120, 150));
+  GstHarness* h = make_full_harness(make_full_element(2), "RGB", face.cols, face.rows);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
+  const bool has_face[7] = {false, true, false, false, true, true, false};
+  for (int i = 0; i < 7; ++i)
+    fail_unless_equals_int(
+        gst_harness_push(h, stamped(make_frame(has_face[i] ? face : empty, "RGB"), i)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 7);
+  for (int i = 0; i < 7; ++i) {
+    GstBuffer* out = nullptr;
+    const cv::Mat rgb = pull_rgb(h, "RGB", face.cols, face.rows, &out);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out), i * 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), i);
+    gst_buffer_unref(out);
+    if (has_face[i])
+      fail_unless(changed_pixels(rgb, face) > 1000, "frame %d not restored", i);
+    else
+      fail_unless_equals_int(changed_pixels(rgb, empty), 0);
+  }
+  const auto counts = face_counts(bus);
+  fail_unless_equals_int(counts.size(), 7);
+  for (int i = 0; i < 7; ++i) fail_unless_equals_int(counts[i], has_face[i] ? 1 : 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_honours_upstream_face_metas) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstHarness* h = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
+  // 1: a face ROI meta from some other detector, on the flag (boxes only).
+  GstBuffer* boxed = make_frame(face, "RGB");
+  gst_buffer_add_video_region_of_interest_meta(boxed, "face", 10, 200, 80, 80);
+  // A region of another type is not a face.
+  gst_buffer_add_video_region_of_interest_meta(boxed, "car", 300, 300, 100, 100);
+  gst_harness_push(h, boxed);
+  const cv::Mat out = pull_rgb(h, "RGB", face.cols, face.rows);
+  fail_unless(changed_pixels(out(cv::Rect(30, 220, 40, 40)), face(cv::Rect(30, 220, 40, 40))) > 100);
+  // The astronaut's own face was not searched for.
+  fail_unless_equals_int(changed_pixels(out(cv::Rect(177, 66, 95, 95)), face(cv::Rect(177, 66, 95, 95))), 0);
+  fail_unless_equals_int(changed_pixels(out(cv::Rect(300, 300, 100, 100)), face(cv::Rect(300, 300, 100, 100))), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_detect_then_enhance_equals_one_element) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstHarness* single = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
+  gst_harness_push(single, make_frame(face, "RGB"));
+  const cv::Mat expected = pull_rgb(single, "RGB", face.cols, face.rows);
+  gst_harness_teardown(single);
+
+  const std::string launch = "gpenfacedetect ! gpenenhance model=" + kModel + " batch-size=1 device=cpu";
+  GstHarness* two = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps_str(two, caps_string("RGB", face.cols, face.rows).c_str());
+  gst_harness_push(two, make_frame(face, "RGB"));
+  GstBuffer* out = nullptr;
+  const cv::Mat got = pull_rgb(two, "RGB", face.cols, face.rows, &out);
+  fail_unless_equals_int(max_level_diff(got, expected), 0);
+  fail_unless(changed_pixels(got, face) > 1000);
+  // The detector's face stays on the buffer for anyone downstream.
+  auto* roi = gst_buffer_get_video_region_of_interest_meta_id(out, 0);
+  fail_unless(roi != nullptr);
+  fail_unless_equals_string(g_quark_to_string(roi->roi_type), "face");
+  gst_buffer_unref(out);
+  gst_harness_teardown(two);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_facedetect_attaches_face_metas) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstHarness* h = gst_harness_new("gpenfacedetect");
+  gst_harness_set_src_caps_str(h, caps_string("BGRA", face.cols, face.rows).c_str());
+  GstBuffer* in = make_frame(face, "BGRA");
+  gst_harness_push(h, in);
+  GstBuffer* out = gst_harness_pull(h);
+  // Pixels untouched.
+  fail_unless_equals_int(max_level_diff(frame_rgb(out, "BGRA", face.cols, face.rows), face), 0);
+  guint count = 0;
+  gpointer state = nullptr;
+  GstMeta* meta = nullptr;
+  while ((meta = gst_buffer_iterate_meta_filtered(out, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta);
+    ++count;
+    fail_unless_equals_string(g_quark_to_string(roi->roi_type), "face");
+    // Her face is around (177..272, 66..161).
+    fail_unless(roi->x > 150 && roi->x < 210 && roi->y > 40 && roi->y < 100, "box %u,%u", roi->x, roi->y);
+    GstStructure* param = gst_video_region_of_interest_meta_get_param(roi, "gpen-face");
+    fail_unless(param != nullptr);
+    double score = 0;
+    fail_unless(gst_structure_get_double(param, "score", &score));
+    const GValue* landmarks = gst_structure_get_value(param, "landmarks");
+    fail_unless(landmarks != nullptr && gst_value_array_get_size(landmarks) == 10);
+    // Left eye about (203, 102).
+    fail_unless(std::abs(g_value_get_double(gst_value_array_get_value(landmarks, 0)) - 203) < 10);
+    fail_unless(std::abs(g_value_get_double(gst_value_array_get_value(landmarks, 1)) - 102) < 10);
+  }
+  fail_unless_equals_int(count, 1);
+  gst_buffer_unref(out);
+  // A frame with nobody is marked as looked at, with no face meta.
+  const cv::Mat empty(face.rows, face.cols, CV_8UC3, cv::Scalar(0, 0, 0));
+  gst_harness_push(h, make_frame(empty, "BGRA"));
+  out = gst_harness_pull(h);
+  fail_unless(gst_buffer_get_video_region_of_interest_meta_id(out, 0) == nullptr);
+  fail_unless(gst_buffer_get_custom_meta(out, "GpenFaceDetectionMeta") != nullptr);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_detected_frame_without_faces_is_not_searched_again) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstHarness* h = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
+  GstBuffer* buffer = make_frame(face, "RGB");
+  GstCustomMeta* marker = gst_buffer_add_custom_meta(buffer, "GpenFaceDetectionMeta");
+  fail_unless(marker != nullptr, "the plugin registers the marker meta");
+  gst_harness_push(h, buffer);
+  fail_unless_equals_int(changed_pixels(pull_rgb(h, "RGB", face.cols, face.rows), face), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_strength_zero_passes_frames_untouched) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(2);
+  g_object_set(element, "strength", 0.0, nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", face.cols, face.rows);
+  gst_harness_push(h, make_frame(face, "RGB"));
+  // Nothing is held: the frame leaves at once.
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  fail_unless_equals_int(changed_pixels(pull_rgb(h, "RGB", face.cols, face.rows), face), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_odd_sizes) {
+  // Frames far smaller than any face, and odd widths with row padding.
+  for (const auto& size : {cv::Size(1, 1), cv::Size(3, 5), cv::Size(33, 17)}) {
+    const cv::Mat frame(size, CV_8UC3, cv::Scalar(10, 20, 30));
+    GstHarness* h = make_full_harness(make_full_element(1), "RGB", size.width, size.height);
+    fail_unless_equals_int(gst_harness_push(h, make_frame(frame, "RGB")), GST_FLOW_OK);
+    fail_unless_equals_int(changed_pixels(pull_rgb(h, "RGB", size.width, size.height), frame), 0);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_detector_model_is_an_error) {
+  GstElement* element = make_full_element(1);
+  g_object_set(element, "detector-model", "/nonexistent/RetinaFace-R50.pth", nullptr);
+  const std::string text = start_error(element);
+  fail_unless(text.find("/nonexistent/RetinaFace-R50.pth") != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("not found") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_retinaface_detector_loads_and_runs) {
+  // The fixture RetinaFace (random weights) on its own input finds the six
+  // faces the reference finds at its threshold; every frame comes out, in
+  // order, with them.
+  const std::string dir = std::string(GPEN_TEST_DATA_DIR) + "/retinaface-mnet/";
+  const cv::Mat frame = load_rgb("retinaface-mnet_in.png", dir);
+  GstElement* element = make_full_element(4);
+  g_object_set(element, "detector-model", (dir + "retinaface-mnet.pth").c_str(),
+               "detection-threshold", 0.51, nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
+  for (int i = 0; i < 3; ++i) gst_harness_push(h, stamped(make_frame(frame, "RGB"), i));
+  gst_harness_push_event(h, gst_event_new_eos());
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), i);
+    gst_buffer_unref(out);
+  }
+  const auto counts = face_counts(bus);
+  fail_unless_equals_int(counts.size(), 3);
+  for (const guint count : counts) fail_unless_equals_int(count, 6);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_wrong_detector_model_is_an_error) {
+  GstElement* element = make_full_element(1);
+  g_object_set(element, "detector-model", kModel.c_str(), nullptr);  // a GPEN file
+  const std::string text = start_error(element);
+  fail_unless(text.find(kModel) != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("RetinaFace") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_full_batch_timeout_and_caps_change) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(8);
+  g_object_set(element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", face.cols, face.rows);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 0));
+  // A batch of eight will not fill: the timeout releases the frame, restored.
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < 500 && !out; ++i) {
+    out = gst_harness_try_pull(h);
+    if (!out) g_usleep(10000);
+  }
+  fail_unless(out != nullptr, "the partial batch was never pushed");
+  fail_unless(changed_pixels(frame_rgb(out, "RGB", face.cols, face.rows), face) > 1000);
+  gst_buffer_unref(out);
+  g_object_set(h->element, "batch-timeout", (guint64)0, nullptr);
+  // Two frames held, then new caps (another size and format): they leave
+  // first, restored, and the new size works.
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 1));
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 2));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  cv::Mat small;
+  cv::resize(face, small, cv::Size(384, 384), 0, 0, cv::INTER_AREA);
+  gst_harness_set_src_caps_str(h, caps_string("BGRA", 384, 384).c_str());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 3);
+  gst_harness_push(h, stamped(make_frame(small, "BGRA"), 3));
+  gst_harness_push_event(h, gst_event_new_eos());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  for (int i = 1; i <= 3; ++i) {
+    GstBuffer* frame = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(frame), i);
+    const bool is_small = i == 3;
+    const cv::Mat rgb = frame_rgb(frame, is_small ? "BGRA" : "RGB", is_small ? 384 : face.cols,
+                                  is_small ? 384 : face.rows);
+    fail_unless(changed_pixels(rgb, is_small ? small : face) > 500, "frame %d not restored", i);
+    gst_buffer_unref(frame);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* gpenenhance_suite(void) {
   Suite* s = suite_create("gpenenhance");
   TCase* tc = tcase_create("general");
@@ -521,6 +918,21 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_no_model_is_an_error);
   tcase_add_test(tc, test_unavailable_cuda_is_an_error);
   tcase_add_test(tc, test_pipeline_over_png_files);
+  tcase_add_test(tc, test_full_is_the_default_mode);
+  tcase_add_test(tc, test_full_restores_the_face_and_nothing_else);
+  tcase_add_test(tc, test_full_many_faces_in_several_batches);
+  tcase_add_test(tc, test_full_max_faces);
+  tcase_add_test(tc, test_full_mixed_stream_keeps_order_and_timestamps);
+  tcase_add_test(tc, test_full_honours_upstream_face_metas);
+  tcase_add_test(tc, test_detect_then_enhance_equals_one_element);
+  tcase_add_test(tc, test_facedetect_attaches_face_metas);
+  tcase_add_test(tc, test_detected_frame_without_faces_is_not_searched_again);
+  tcase_add_test(tc, test_full_strength_zero_passes_frames_untouched);
+  tcase_add_test(tc, test_full_odd_sizes);
+  tcase_add_test(tc, test_missing_detector_model_is_an_error);
+  tcase_add_test(tc, test_retinaface_detector_loads_and_runs);
+  tcase_add_test(tc, test_wrong_detector_model_is_an_error);
+  tcase_add_test(tc, test_full_batch_timeout_and_caps_change);
   return s;
 }
 

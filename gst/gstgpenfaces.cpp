@@ -1,0 +1,159 @@
+#include "gstgpenfaces.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace {
+
+gboolean copy_detection_meta(GstBuffer* transbuf, GstCustomMeta* meta, GstBuffer* /*buffer*/,
+                             GQuark type, gpointer /*data*/, gpointer /*user_data*/) {
+  // Scaling or copying a frame keeps who looked at it; nothing else applies.
+  if (!GST_META_TRANSFORM_IS_COPY(type) && type != gst_video_meta_transform_scale_get_quark())
+    return FALSE;
+  GstCustomMeta* copy = gst_buffer_add_custom_meta(transbuf, GPEN_DETECTION_META_NAME);
+  if (!copy) return FALSE;
+  GstStructure* target = gst_custom_meta_get_structure(copy);
+  const GstStructure* source = gst_custom_meta_get_structure(meta);
+  for (gint i = 0; i < gst_structure_n_fields(source); ++i) {
+    const gchar* name = gst_structure_nth_field_name(source, i);
+    gst_structure_set_value(target, name, gst_structure_get_value(source, name));
+  }
+  return TRUE;
+}
+
+GValue double_array(const float* values, int count) {
+  GValue array = G_VALUE_INIT;
+  gst_value_array_init(&array, count);
+  for (int i = 0; i < count; ++i) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, G_TYPE_DOUBLE);
+    g_value_set_double(&v, values[i]);
+    gst_value_array_append_and_take_value(&array, &v);
+  }
+  return array;
+}
+
+bool read_doubles(const GstStructure* s, const char* field, double* out, guint count) {
+  const GValue* array = gst_structure_get_value(s, field);
+  if (!array || !GST_VALUE_HOLDS_ARRAY(array) || gst_value_array_get_size(array) != count)
+    return false;
+  for (guint i = 0; i < count; ++i) {
+    const GValue* v = gst_value_array_get_value(array, i);
+    if (G_VALUE_HOLDS_DOUBLE(v))
+      out[i] = g_value_get_double(v);
+    else if (G_VALUE_HOLDS_FLOAT(v))
+      out[i] = g_value_get_float(v);
+    else
+      return false;
+    if (!std::isfinite(out[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void gpen_faces_register_meta(void) {
+  static const gchar* tags[] = {nullptr};
+  if (!gst_meta_get_info(GPEN_DETECTION_META_NAME))
+    gst_meta_register_custom(GPEN_DETECTION_META_NAME, tags, copy_detection_meta, nullptr,
+                             nullptr);
+}
+
+void gpen_faces_attach(GstBuffer* buffer, const std::vector<gpen::FaceDetection>& faces,
+                       const char* detector) {
+  for (const auto& face : faces) {
+    // Whole pixels that cover the exact box.
+    const double x = std::floor(face.x1), y = std::floor(face.y1);
+    const auto w = static_cast<guint>(std::max(1.0, std::ceil(face.x2) - x));
+    const auto h = static_cast<guint>(std::max(1.0, std::ceil(face.y2) - y));
+    GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(
+        buffer, GPEN_FACE_ROI_TYPE, static_cast<guint>(std::max(0.0, x)),
+        static_cast<guint>(std::max(0.0, y)), w, h);
+    float points[10];
+    for (int i = 0; i < 5; ++i) {
+      points[2 * i] = face.landmarks[i].x;
+      points[2 * i + 1] = face.landmarks[i].y;
+    }
+    const float box[4] = {face.x1, face.y1, face.x2, face.y2};
+    GValue landmarks = double_array(points, 10), exact = double_array(box, 4);
+    GstStructure* param = gst_structure_new(GPEN_FACE_PARAM_NAME, "score", G_TYPE_DOUBLE,
+                                            static_cast<double>(face.score), nullptr);
+    if (face.has_landmarks) gst_structure_take_value(param, "landmarks", &landmarks);
+    else g_value_unset(&landmarks);
+    gst_structure_take_value(param, "box", &exact);
+    gst_video_region_of_interest_meta_add_param(roi, param);
+  }
+  GstCustomMeta* marker = gst_buffer_add_custom_meta(buffer, GPEN_DETECTION_META_NAME);
+  if (marker)
+    gst_structure_set(gst_custom_meta_get_structure(marker), "detector", G_TYPE_STRING, detector,
+                      "faces", G_TYPE_UINT, static_cast<guint>(faces.size()), nullptr);
+}
+
+std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer* buffer) {
+  const GQuark face_type = g_quark_from_static_string(GPEN_FACE_ROI_TYPE);
+  std::vector<gpen::FaceDetection> faces;
+  gpointer state = nullptr;
+  GstMeta* meta = nullptr;
+  while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state,
+                                                  GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(meta);
+    if (roi->roi_type != face_type) continue;
+    gpen::FaceDetection face;
+    face.x1 = static_cast<float>(roi->x);
+    face.y1 = static_cast<float>(roi->y);
+    face.x2 = static_cast<float>(roi->x + roi->w);
+    face.y2 = static_cast<float>(roi->y + roi->h);
+    face.score = 1.f;
+    if (const GstStructure* param = gst_video_region_of_interest_meta_get_param(roi, GPEN_FACE_PARAM_NAME)) {
+      double score = 1.0, box[4], points[10];
+      if (gst_structure_get_double(param, "score", &score)) face.score = static_cast<float>(score);
+      const bool have_box = read_doubles(param, "box", box, 4);
+      if (read_doubles(param, "landmarks", points, 10)) {
+        // The landmarks belong to the exact box; if an element moved or
+        // scaled the meta's box since, move them the same way.
+        double sx = 1.0, sy = 1.0, ox = 0.0, oy = 0.0;
+        if (have_box) {
+          const double bx = std::floor(box[0]), by = std::floor(box[1]);
+          const double bw = std::max(1.0, std::ceil(box[2]) - bx);
+          const double bh = std::max(1.0, std::ceil(box[3]) - by);
+          if (bx != roi->x || by != roi->y || bw != roi->w || bh != roi->h) {
+            sx = roi->w / bw, sy = roi->h / bh;
+            ox = roi->x - bx * sx, oy = roi->y - by * sy;
+          } else {
+            face.x1 = static_cast<float>(box[0]), face.y1 = static_cast<float>(box[1]);
+            face.x2 = static_cast<float>(box[2]), face.y2 = static_cast<float>(box[3]);
+          }
+        }
+        for (int i = 0; i < 5; ++i)
+          face.landmarks[i] = {static_cast<float>(points[2 * i] * sx + ox),
+                               static_cast<float>(points[2 * i + 1] * sy + oy)};
+        face.has_landmarks = true;
+      } else if (have_box && std::floor(box[0]) == roi->x && std::floor(box[1]) == roi->y) {
+        face.x1 = static_cast<float>(box[0]), face.y1 = static_cast<float>(box[1]);
+        face.x2 = static_cast<float>(box[2]), face.y2 = static_cast<float>(box[3]);
+      }
+    }
+    faces.push_back(face);
+  }
+  if (!faces.empty() || gst_buffer_get_custom_meta(buffer, GPEN_DETECTION_META_NAME))
+    return faces;
+  return std::nullopt;
+}
+
+void gpen_faces_to_value(const std::vector<gpen::FaceDetection>& faces, GValue* array) {
+  g_value_init(array, GST_TYPE_ARRAY);
+  for (const auto& face : faces) {
+    GstStructure* s = gst_structure_new(
+        "face", "x", G_TYPE_INT, static_cast<gint>(std::lround(face.x1)), "y", G_TYPE_INT,
+        static_cast<gint>(std::lround(face.y1)), "width", G_TYPE_INT,
+        static_cast<gint>(std::lround(face.width())), "height", G_TYPE_INT,
+        static_cast<gint>(std::lround(face.height())), "score", G_TYPE_DOUBLE,
+        static_cast<double>(face.score), nullptr);
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&v, s);
+    gst_value_array_append_and_take_value(array, &v);
+  }
+}

@@ -1,0 +1,41 @@
+/* Faces on buffers, shared by gpenfacedetect and gpenenhance:
+ *
+ * - one GstVideoRegionOfInterestMeta of type "face" per face, with a
+ *   "gpen-face" GstStructure param: `score` (double), `landmarks` (array of
+ *   10 doubles: x1, y1, ..., x5, y5 for left eye, right eye, nose, left and
+ *   right mouth corners) and `box` (4 doubles: the exact x1, y1, x2, y2 the
+ *   landmarks belong to; the meta's own box is whole pixels);
+ * - a custom meta "GpenFaceDetectionMeta" (structure: `detector` string,
+ *   `faces` uint) telling that a detector looked at the frame, so that a
+ *   frame where it found nobody is not searched again downstream.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <optional>
+#include <vector>
+
+#include "face.h"
+
+#define GPEN_FACE_ROI_TYPE "face"
+#define GPEN_FACE_PARAM_NAME "gpen-face"
+#define GPEN_DETECTION_META_NAME "GpenFaceDetectionMeta"
+
+/* Registers the custom meta; call from plugin_init. */
+void gpen_faces_register_meta(void);
+
+/* Adds a face ROI meta per face and the detection marker. The buffer must be
+ * writable. */
+void gpen_faces_attach(GstBuffer* buffer, const std::vector<gpen::FaceDetection>& faces,
+                       const char* detector);
+
+/* The faces upstream found: from face ROI metas (ours, with landmarks, or any
+ * other detector's, boxes only), an empty list when a detector marked the
+ * frame and found nobody, nullopt when nobody looked. Landmarks are mapped
+ * along when an element such as videoscale moved the meta's box. */
+std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer* buffer);
+
+/* A GstStructure "face" per face for bus messages: x, y, width, height (int),
+ * score (double). Returns a GST_TYPE_ARRAY value the caller unsets. */
+void gpen_faces_to_value(const std::vector<gpen::FaceDetection>& faces, GValue* array);
