@@ -4,14 +4,22 @@
 // and CUDA graph replay.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#ifdef GPEN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 #include "checkpoint.h"
 #include "cuda_graph_runner.h"
+#include "cuda_memory.h"
+#include "face_enhancer.h"
 #include "fused_epilogue.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
@@ -212,5 +220,108 @@ TEST(CudaGraphRunner, ReplaysWhatTheGeneratorComputes) {
   runner.forward(torch::zeros({2, 3, 256, 256}, kCuda));
   EXPECT_EQ(runner.graphs(), 2);
 }
+
+// A 1-level tolerance: rounding to 8 bits may fall either side of a half.
+TEST(CudaFaceEnhancer, AlignedFacesMatchTheCpuAndKeepTheirOtherBytes) {
+  REQUIRE_CUDA();
+  const NoTf32 exact_fp32;
+  const auto state = gpen::load_checkpoint(kDir + "gpen-64.pth");
+  gpen::FaceEnhancer cuda(state, kCuda, gpen::Precision::Fp32);
+  gpen::FaceEnhancer cpu(state, torch::kCPU, gpen::Precision::Fp32);
+  // Two 70x50 BGRx faces with 12 bytes of row padding, random bytes.
+  const int width = 70, height = 50, stride = width * 4 + 12;
+  torch::manual_seed(6);
+  const auto original = torch::randint(0, 256, {2, height * stride}, torch::kUInt8);
+  auto on_cuda = original.clone(), on_cpu = original.clone();
+  auto views = [&](torch::Tensor& bytes) {
+    std::vector<gpen::ImageView> v(2);
+    for (int i = 0; i < 2; ++i) {
+      v[i].data = bytes[i].data_ptr<std::uint8_t>();
+      v[i].width = width;
+      v[i].height = height;
+      v[i].row_stride = stride;
+      v[i].pixel_stride = 4;
+      v[i].blue = 0;
+      v[i].green = 1;
+      v[i].red = 2;
+    }
+    return v;
+  };
+  cuda.enhance_aligned(views(on_cuda), 0.7f);
+  cpu.enhance_aligned(views(on_cpu), 0.7f);
+  const auto layout = [&](const torch::Tensor& bytes) {
+    return bytes.view({2, height, stride});
+  };
+  const auto colour = [&](const torch::Tensor& bytes) {
+    return layout(bytes).slice(2, 0, width * 4).view({2, height, width, 4}).slice(3, 0, 3);
+  };
+  // Alpha and padding bytes as they were; colours changed, as on the CPU.
+  EXPECT_TRUE(torch::equal(layout(on_cuda).slice(2, width * 4), layout(original).slice(2, width * 4)));
+  EXPECT_TRUE(torch::equal(layout(on_cuda).slice(2, 0, width * 4).view({2, height, width, 4}).select(3, 3),
+                           layout(original).slice(2, 0, width * 4).view({2, height, width, 4}).select(3, 3)));
+  EXPECT_FALSE(torch::equal(colour(on_cuda), colour(original)));
+  const auto diff = (colour(on_cuda).to(torch::kInt) - colour(on_cpu).to(torch::kInt)).abs();
+  EXPECT_LE(diff.max().item<int>(), 1);
+}
+
+TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
+  REQUIRE_CUDA();
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 12);
+  gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
+  const int batch = enhancer.automatic_batch_size();
+  const auto& choice = enhancer.batch_choice();
+  std::printf("automatic: %s\n", choice.describe().c_str());
+  EXPECT_GE(batch, 1);
+  EXPECT_LE(batch, choice.fits);
+  ASSERT_FALSE(choice.samples.empty());
+  EXPECT_EQ(batch, gpen::throughput_knee(choice.samples));
+  EXPECT_GT(choice.memory.per_face_bytes, 0u);
+  // Cached for the process: another enhancer of the model does not measure.
+  gpen::FaceEnhancer again(state, kCuda, gpen::Precision::Fp16);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(again.automatic_batch_size(), batch);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
+}
+
+#ifdef GPEN_WITH_CUDA
+// Caps the caching allocator, for the lifetime of the object.
+class MemoryLimit {
+ public:
+  explicit MemoryLimit(double fraction) { c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, 0); }
+  ~MemoryLimit() { c10::cuda::CUDACachingAllocator::setMemoryFraction(1.0, 0); }
+};
+
+TEST(CudaFaceEnhancer, OutOfMemorySplitsTheBatchAndLosesNoFace) {
+  REQUIRE_CUDA();
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 13);
+  gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
+  enhancer.set_cuda_graphs(false);
+  torch::manual_seed(7);
+  const auto crops = (torch::rand({8, 3, 256, 256}) * 255).to(kCuda);
+  std::vector<torch::Tensor> singles;
+  for (int i = 0; i < 8; ++i) singles.push_back(enhancer.enhance_crops(crops.slice(0, i, i + 1)));
+
+  // What two faces need beyond what is held, then a cap at 1.5 times that:
+  // eight or four faces cannot run, two can.
+  gpen::cuda_release_cache();
+  const auto stats = [] { return c10::cuda::CUDACachingAllocator::getDeviceStats(0); };
+  const auto held = static_cast<double>(stats().reserved_bytes[0].current);
+  gpen::cuda_reset_peak(0);
+  enhancer.enhance_crops(crops.slice(0, 2));
+  const double two = static_cast<double>(stats().allocated_bytes[0].peak) -
+                     static_cast<double>(stats().allocated_bytes[0].current);
+  gpen::cuda_release_cache();
+  const double total = static_cast<double>(gpen::cuda_memory_info(0)->total_bytes);
+  torch::Tensor batched;
+  {
+    const MemoryLimit limit((held + 1.5 * two) / total);
+    batched = enhancer.enhance_crops(crops);
+  }
+  std::printf("out-of-memory splits: %d\n", enhancer.out_of_memory_splits());
+  EXPECT_GT(enhancer.out_of_memory_splits(), 0);
+  ASSERT_EQ(batched.size(0), 8);
+  for (int i = 0; i < 8; ++i) EXPECT_GE(psnr(singles[i], batched.slice(0, i, i + 1)), 45.0) << i;
+}
+#endif
 
 }  // namespace
