@@ -4,7 +4,9 @@
 
 #ifdef GPEN_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -17,13 +19,11 @@ struct CudaGraphRunner::Graph {
   torch::Tensor input, output;  // the buffers the graph reads and writes
 };
 
-namespace {
-
 // Capture on a side stream (the default stream cannot be captured), after a
 // warm-up run there: cuDNN's algorithm search, lazy initialisation and the
 // caching allocator's growth must all happen outside the capture.
-std::unique_ptr<CudaGraphRunner::Graph> capture(const GpenGenerator& generator,
-                                                 const torch::Tensor& faces) {
+std::unique_ptr<CudaGraphRunner::Graph> CudaGraphRunner::capture(const GpenGenerator& generator,
+                                                                  const torch::Tensor& faces) {
   auto g = std::make_unique<CudaGraphRunner::Graph>();
   const c10::cuda::CUDAGuard device_guard(generator.device());
   g->input = faces.clone();
@@ -33,15 +33,23 @@ std::unique_ptr<CudaGraphRunner::Graph> capture(const GpenGenerator& generator,
     const c10::cuda::CUDAStreamGuard stream_guard(side);
     generator.forward(g->input);
     side.synchronize();
+    // The graph gets a memory pool of its own: return the warm-up's blocks.
+    c10::cuda::CUDACachingAllocator::emptyCache();
     g->graph.capture_begin();
-    g->output = generator.forward(g->input);
+    try {
+      g->output = generator.forward(g->input);
+    } catch (...) {
+      // Never leave the stream capturing (every later launch would fail).
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(side.stream(), &broken);
+      if (broken != nullptr) cudaGraphDestroy(broken);
+      throw;
+    }
     g->graph.capture_end();
   }
   side.synchronize();
   return g;
 }
-
-}  // namespace
 
 CudaGraphRunner::CudaGraphRunner(const GpenGenerator& generator, int max_graphs)
     : generator_(generator), max_graphs_(max_graphs) {}

@@ -34,6 +34,7 @@ class CudaGraphRunner {
 
  private:
   struct Graph;
+  static std::unique_ptr<Graph> capture(const GpenGenerator& generator, const torch::Tensor& faces);
   const GpenGenerator& generator_;
   int max_graphs_;
   std::map<std::int64_t, std::unique_ptr<Graph>> graphs_;

@@ -28,7 +28,7 @@ EpilogueOutputs with_aten(const EpilogueInputs& in) {
     const auto noise = in.features.to(torch::kFloat) * in.noise_weight;
     v = in.concat ? torch::cat({v, noise}, 1) : v + noise;
   }
-  v = torch::leaky_relu(v + in.bias.view({1, -1, 1, 1}), 0.2) * std::sqrt(2.0);
+  if (in.activate) v = torch::leaky_relu(v + in.bias.view({1, -1, 1, 1}), 0.2) * std::sqrt(2.0);
   EpilogueOutputs out;
   if (in.next_scale.defined()) {
     out.scaled = (v * in.next_scale.view({batch, -1, 1, 1})).to(dtype).contiguous(kChannelsLast);
@@ -83,8 +83,9 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   const auto height = in.blur ? conv.size(2) + 2 * in.blur->pad0 - 3 : conv.size(2);
   const auto width = in.blur ? conv.size(3) + 2 * in.blur->pad0 - 3 : conv.size(3);
   const auto out_channels = features.defined() && in.concat ? 2 * channels : channels;
-  TORCH_CHECK(bias.numel() == out_channels, "fused_epilogue: bias has ", bias.numel(),
-              " values for ", out_channels, " channels");
+  if (in.activate)
+    TORCH_CHECK(bias.numel() == out_channels, "fused_epilogue: bias has ", bias.numel(),
+                " values for ", out_channels, " channels");
   if (features.defined())
     TORCH_CHECK(features.size(0) == batch && features.size(2) == height &&
                     features.size(3) == width,
@@ -114,7 +115,8 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   a.features = features.defined() ? features.data_ptr() : nullptr;
   a.noise_weight = static_cast<float>(in.noise_weight);
   a.concat = in.concat;
-  a.bias = bias.data_ptr<float>();
+  a.activate = in.activate;
+  a.bias = in.activate ? bias.data_ptr<float>() : nullptr;
   a.next_scale = float_pointer(next_scale);
   a.out = out.scaled.data_ptr();
   a.out_plain = separate_plain ? out.plain.data_ptr() : nullptr;

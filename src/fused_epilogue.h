@@ -22,7 +22,8 @@ struct EpilogueInputs {
   torch::Tensor features;          // [B, C, H, W] encoder features, or undefined
   double noise_weight = 0.0;       // scales `features`
   bool concat = true;              // features after the C channels, or added to them
-  torch::Tensor bias;              // [C_out] fp32
+  bool activate = true;            // false: no bias, no activation (a plain blur, say)
+  torch::Tensor bias;              // [C_out] fp32, when activating
   torch::Tensor next_scale;        // [B, C_out] fp32 (next conv's modulation), or undefined
   bool want_plain = false;         // also return the unscaled activations
 };
@@ -33,8 +34,9 @@ struct EpilogueOutputs {
 };
 
 // Outputs are channels-last in the dtype of `conv`; all arithmetic is fp32
-// and rounded once. out[c] = lrelu(v[c] + bias[c], 0.2) * sqrt(2), with
-// v = [blur(conv) * out_scale, noise_weight * features] (or their sum).
+// and rounded once. out[c] = lrelu(v[c] + bias[c], 0.2) * sqrt(2) (or v[c]
+// when not activating), with v = [blur(conv) * out_scale, noise_weight *
+// features] (or their sum).
 EpilogueOutputs fused_epilogue(const EpilogueInputs& in);
 
 // Whether fused_epilogue runs as one CUDA kernel in this build.

@@ -21,7 +21,8 @@ struct EpilogueKernelArgs {
   const void* features = nullptr;    // [B, H, W, C] or null
   float noise_weight = 0.f;
   bool concat = true;
-  const float* bias = nullptr;        // [out_channels]
+  bool activate = true;               // bias, leaky ReLU and gain; else a linear filter
+  const float* bias = nullptr;        // [out_channels], when activating
   const float* next_scale = nullptr;  // [B, out_channels] or null
   void* out = nullptr;                // [B, H, W, out_channels]
   void* out_plain = nullptr;          // same, unscaled, or null

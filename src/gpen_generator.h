@@ -82,7 +82,7 @@ class GpenGenerator {
     FirFilter blur;  // unused for the first, 1x1 stage
     bool downsample = false;
     torch::Tensor weight, activate_bias;
-    torch::Tensor blur_weight;  // [C, 1, 4, 4], the blur as a depthwise conv (fast path)
+    torch::Tensor blur_taps;    // the blur's kernel flipped, fp32 (fast path)
     torch::Tensor bias_fp32;
   };
   // Per-sample modulations of every modulated convolution, in forward order
