@@ -182,6 +182,7 @@ class Unpickler {
 
   std::string read_string(std::uint64_t n) {
     const std::uint8_t* p = take(n);
+    charge(n);
     return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
   }
 
@@ -194,6 +195,22 @@ class Unpickler {
     return line;
   }
 
+  // --- memory ---------------------------------------------------------------
+  // Counts `bytes` (roughly) against limits_.max_bytes before they are allocated.
+  void charge(std::uint64_t bytes) {
+    if (bytes > bytes_left_) {
+      fail("pickle needs more than " + std::to_string(limits_.max_bytes >> 20) + " MiB of memory to unpickle");
+    }
+    bytes_left_ -= bytes;
+  }
+
+  // A value's own allocation: the object, shared_ptr's control block, malloc's
+  // bookkeeping.
+  static constexpr std::uint64_t kValueBytes = sizeof(PickleValue) + 32;
+  // One more item in a container: the pointer, and a dict's index node.
+  static constexpr std::uint64_t kItemBytes = sizeof(PickleValuePtr);
+  static constexpr std::uint64_t kIndexNodeBytes = 64 + sizeof(PickleDict::Key);
+
   // --- stack ----------------------------------------------------------------
   std::size_t mark_base() const { return marks_.empty() ? 0 : marks_.back(); }
 
@@ -202,7 +219,12 @@ class Unpickler {
     stack_.push_back(std::move(v));
   }
 
-  void push_new(PickleValue::Data d) { push(std::make_shared<PickleValue>(std::move(d))); }
+  void push_new(PickleValue::Data d) { push(make_value(std::move(d))); }
+
+  PickleValuePtr make_value(PickleValue::Data d) {
+    charge(kValueBytes);
+    return std::make_shared<PickleValue>(std::move(d));
+  }
 
   PickleValuePtr pop() {
     if (stack_.size() <= mark_base()) fail("pickle stack underflow");
@@ -237,7 +259,8 @@ class Unpickler {
   }
 
   PickleValuePtr make_tuple(std::vector<PickleValuePtr> items) {
-    auto v = std::make_shared<PickleValue>(PickleTuple{});
+    charge(items.size() * kItemBytes);
+    auto v = make_value(PickleTuple{});
     for (const auto& item : items) adopt(*v, *item);
     std::get<PickleTuple>(v->data_).items = std::move(items);
     return v;
@@ -254,6 +277,7 @@ class Unpickler {
 
   void append(PickleValue& list, std::vector<PickleValuePtr> items) {
     auto& l = open_container<PickleList>(list, "appending");
+    charge(items.size() * kItemBytes);
     for (const auto& item : items) adopt(list, *item);
     l.items.insert(l.items.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
   }
@@ -261,14 +285,17 @@ class Unpickler {
   void set_items(PickleValue& dict, std::vector<PickleValuePtr> items) {
     auto& d = open_container<PickleDict>(dict, "setting items");
     if (items.size() % 2 != 0) fail("odd number of items for a dict");
+    charge(items.size() * kItemBytes);
     for (std::size_t i = 0; i < items.size(); i += 2) {
       adopt(dict, *items[i]);
       adopt(dict, *items[i + 1]);
-      PickleDict::Key key = dict_key(*items[i]);
+      PickleDict::Key key = dict_key(*items[i]);  // a copy: charged below
       const auto found = d.index.find(key);
       if (found != d.index.end()) {
         d.items[found->second].second = std::move(items[i + 1]);  // Python keeps the first position
       } else {
+        const auto* text = std::get_if<std::string>(&key);
+        charge(kIndexNodeBytes + (text ? text->size() : 0));
         d.index.emplace(std::move(key), d.items.size());
         d.items.emplace_back(std::move(items[i]), std::move(items[i + 1]));
       }
@@ -344,7 +371,12 @@ class Unpickler {
     if (memo_.size() >= limits_.max_memo && memo_.find(index) == memo_.end()) {
       fail("pickle memo grows past " + std::to_string(limits_.max_memo) + " entries");
     }
-    memo_[index] = v;
+    const auto [it, added] = memo_.try_emplace(index, v);
+    if (added) {
+      charge(kIndexNodeBytes);
+    } else {
+      it->second = v;
+    }
   }
 
   void memo_get(std::uint64_t index) {
@@ -362,7 +394,7 @@ class Unpickler {
   }
 
   void op_reduce();
-  std::string latin1_bytes(const PickleValue& text, const PickleValue& encoding) const;
+  std::string latin1_bytes(const PickleValue& text, const PickleValue& encoding);
   PickleValuePtr rebuild_tensor(const std::vector<PickleValuePtr>& args);
   std::vector<std::int64_t> int_tuple(const PickleValue& v, const char* what) const;
 
@@ -385,6 +417,7 @@ class Unpickler {
   std::uint64_t base_offset_;
   const PickleLimits& limits_;
 
+  std::uint64_t bytes_left_ = limits_.max_bytes;
   std::size_t op_pos_ = 0;
   std::uint8_t op_ = 0;
   std::vector<PickleValuePtr> stack_;
@@ -409,11 +442,13 @@ std::vector<std::int64_t> Unpickler::int_tuple(const PickleValue& v, const char*
 
 // _codecs.encode(text, 'latin1'): the UTF-8 text's code points, all below
 // 256, as bytes.
-std::string Unpickler::latin1_bytes(const PickleValue& text, const PickleValue& encoding) const {
+std::string Unpickler::latin1_bytes(const PickleValue& text, const PickleValue& encoding) {
   const auto* s = text.get_if<std::string>();
   const auto* e = encoding.get_if<std::string>();
   if (!s || !e || (*e != "latin1" && *e != "latin-1")) fail("unsupported _codecs.encode call");
+  charge(s->size());  // at most one output byte per input byte
   std::string out;
+  out.reserve(s->size());
   for (std::size_t i = 0; i < s->size(); ++i) {
     const unsigned char c = static_cast<unsigned char>((*s)[i]);
     if (c < 0x80) {
@@ -432,12 +467,14 @@ PickleValuePtr Unpickler::rebuild_tensor(const std::vector<PickleValuePtr>& args
   if (!storage) fail("tensor built from a " + args[0]->type_name() + " instead of a storage");
   const auto* offset = args[1]->get_if<std::int64_t>();
   if (!offset || *offset < 0) fail("tensor storage offset is not a non-negative int");
+  charge(kValueBytes);
   PickleTensor t;
   t.storage = storage->id;
   t.offset = *offset;
   t.sizes = int_tuple(*args[2], "size");
   t.strides = int_tuple(*args[3], "stride");
   if (t.sizes.size() != t.strides.size()) fail("tensor size and stride have different lengths");
+  charge(2 * t.sizes.size() * sizeof(std::int64_t));
   return std::make_shared<PickleValue>(std::move(t));
 }
 

@@ -2,7 +2,8 @@
 // 5). It executes nothing: it builds a small tree of plain values, accepts
 // only an allow-list of globals (OrderedDict, torch's tensor rebuild functions,
 // storage types and dtypes) and evaluates REDUCE only for those callables.
-// Every read is bounds-checked; stack, memo and nesting depth are bounded.
+// Every read is bounds-checked; stack, memo, nesting depth and the memory the
+// values take are bounded.
 #pragma once
 
 #include <cstddef>
@@ -117,6 +118,10 @@ struct PickleLimits {
   std::size_t max_memo = 1 << 22;   // memo entries
   std::size_t max_long_bytes = 64;  // LONG1/LONG4 payload
   std::size_t max_dims = 64;        // tensor dimensions
+  // Memory the unpickled values may take, all told. A few opcode bytes can
+  // otherwise make megabytes: a memoized string copied into a fresh dict key
+  // or _codecs.encode result, again and again. A GPEN pickle needs ~1 MiB.
+  std::size_t max_bytes = std::size_t{64} << 20;
 };
 
 // Reads one pickle from data[*pos, size) up to its STOP opcode and returns the

@@ -20,7 +20,8 @@ struct ByteView {
 
 struct ZipEntry {
   std::string name;
-  std::uint64_t data_offset = 0;  // where the entry's bytes start in the archive
+  std::uint64_t header_offset = 0;  // where the entry's local header starts
+  std::uint64_t data_offset = 0;    // where the entry's bytes start in the archive
   std::uint64_t size = 0;
   std::uint32_t crc32 = 0;
 };
@@ -34,7 +35,8 @@ std::uint32_t crc32(ByteView bytes);
 class ZipArchive {
  public:
   // Parses the central directory; throws CheckpointError("<name>: ...") when
-  // the archive is malformed, truncated or uses anything but stored entries.
+  // the archive is malformed, truncated, uses anything but stored entries, or
+  // has entries that share bytes.
   ZipArchive(ByteView bytes, std::string name);
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
@@ -57,6 +59,7 @@ class ZipArchive {
   std::uint64_t find_eocd() const;
   Directory read_directory_location(std::uint64_t eocd) const;
   void read_zip64_location(std::uint64_t eocd, Directory& dir) const;
+  void check_no_overlap() const;
   std::uint64_t read_entry(std::uint64_t pos, std::uint64_t dir_end);
   std::uint64_t locate_data(const std::string& entry_name, std::uint64_t header,
                             std::uint64_t size) const;

@@ -1,0 +1,600 @@
+// gpen-stress: drives gpenenhance (appsrc ! gpenenhance ! appsink) through
+// state changes while frames flow (PLAYING -> PAUSED -> PLAYING, -> READY ->
+// PLAYING, flushing seeks, EOS), caps changes mid-stream (size and format),
+// odd sizes and strides, and property changes from another thread, and checks
+// that every frame that was not flushed comes out once, in order, with the
+// bytes the element must not touch (alpha, x, row padding) untouched.
+//
+//   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
+//               [--soak FRAMES] [--seed N] [--self-check] [--roi-outcomes]
+//               [--known-bugs] [--passthrough] [--async-sink] [--data DIR]
+//               [--device D] [--detector-model FILE] [--stall-seconds N]
+//
+// The default is a short run for the test suite; --long runs thousands of
+// frames; --soak streams FRAMES frames and reports whether memory (RSS, and
+// CUDA device memory when there is one) stays flat after warm-up. Exit status
+// 0 when every check held, 1 otherwise, 2 on bad arguments.
+#include <gst/gst.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "frame_ledger.h"
+#include "memory_sampler.h"
+#include "stress_frames.h"
+#include "stress_pipeline.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using stress::Content;
+using stress::FrameSpec;
+
+struct Options {
+  stress::PipelineOptions pipeline;
+  std::string data_dir = GPEN_TEST_DATA_DIR;
+  int cycles = 40;
+  std::uint64_t soak_frames = 0;
+  unsigned seed = 1;
+  bool long_run = false;
+  bool self_check = false;
+  bool roi_outcomes = false;
+  bool known_bugs = false;
+  int stall_seconds = 300;
+};
+
+// What a run did, for the report.
+struct Tally {
+  std::uint64_t pauses = 0, ready_trips = 0, seeks = 0, eos_barriers = 0, caps_changes = 0;
+  std::uint64_t property_changes = 0, property_reads = 0, latency_queries = 0;
+  std::uint64_t state_changes() const { return 2 * pauses + 2 * ready_trips + seeks + eos_barriers; }
+};
+
+// With GPEN_STRESS_GDB=1, prints every thread's stack (to see who waits on
+// whom when a run stalls).
+void dump_threads() {
+  const char* gdb = std::getenv("GPEN_STRESS_GDB");
+  if (!gdb || *gdb != '1') return;
+  const std::string command = "gdb -p " + std::to_string(getpid()) + " -batch -ex 'thread apply all bt' 1>&2";
+  if (std::system(command.c_str()) != 0) std::fprintf(stderr, "gpen-stress: gdb failed\n");
+}
+
+// Aborts the run when nothing moves for `seconds`: a deadlock must fail the
+// test with a message, not hang it until the test runner's timeout.
+class Watchdog {
+ public:
+  Watchdog(int seconds, std::atomic<std::uint64_t>& progress, const char*& doing)
+      : thread_([this, seconds, &progress, &doing] {
+          std::uint64_t seen = progress;
+          auto last = std::chrono::steady_clock::now();
+          while (!stop_) {
+            std::this_thread::sleep_for(200ms);
+            if (progress != seen) {
+              seen = progress;
+              last = std::chrono::steady_clock::now();
+            } else if (std::chrono::steady_clock::now() - last > std::chrono::seconds(seconds)) {
+              std::fprintf(stderr, "gpen-stress: STALL: no progress for %d s while %s\n", seconds, doing);
+              std::fflush(stderr);
+              dump_threads();
+              std::_Exit(1);
+            }
+          }
+        }) {}
+  ~Watchdog() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct NamedRoi {
+  const char* name;
+  stress::Roi roi;
+  // Kills the stream today (see docs/reliability.md); left out of the random
+  // runs unless --known-bugs, tried one by one with --roi-outcomes.
+  bool known_bug = false;
+};
+
+// Face metas an upstream element might attach to a width x height frame.
+std::vector<NamedRoi> odd_rois(int width, int height) {
+  const auto w = static_cast<guint>(width), h = static_cast<guint>(height);
+  return {
+      {"inside", {w / 4, h / 4, w / 2 + 1, h / 2 + 1, {}}},
+      {"wholly outside", {w + 10, h + 10, 40, 40, {}}},
+      {"partly outside", {w > 5 ? w - 5 : 0, h > 5 ? h - 5 : 0, 100, 100, {}}},
+      {"empty box", {0, 0, 0, 0, {}}},
+      {"1000 times the frame", {0, 0, w * 1000 + 1, h * 1000 + 1, {}}},
+      {"x + w wraps around", {G_MAXUINT - 10, G_MAXUINT - 10, 40, 40, {}}},
+      {"landmarks on one point", {1, 1, 20, 20, std::vector<double>(10, 5.0)}},
+      {"landmarks at 1e30", {1, 1, 20, 20, {1e30, -1e30, 1e30, 1e30, 0, 0, -1e30, 1e30, 3, 3}}},
+      {"landmarks off the frame", {2, 2, 30, 30, {-50, -50, 300, -50, 100, 400, -50, 500, 300, 500}}},
+  };
+}
+
+class Scenario {
+ public:
+  Scenario(const Options& o, stress::FrameLedger& ledger, stress::Pipeline& pipeline)
+      : o_(o), full_(o.pipeline.mode == "full"), ledger_(ledger), pipeline_(pipeline),
+        painter_(o.data_dir), rng_(o.seed) {}
+
+  Tally& tally() { return tally_; }
+  std::atomic<std::uint64_t>& progress() { return progress_; }
+  const char*& doing() { return doing_; }
+
+  bool start(const FrameSpec& spec) {
+    spec_ = spec;
+    pipeline_.set_caps(spec_);
+    return pipeline_.set_state(GST_STATE_PLAYING);
+  }
+
+  // Pushes one frame of the current spec, after waiting for room.
+  bool push_frame() {
+    doing_ = "waiting for frames to come out";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.stall_seconds);
+    while (ledger_.pending() >= kMaxPending) {
+      if (pipeline_.failed()) return false;  // the error is on the bus: reported
+      if (std::chrono::steady_clock::now() > deadline) return stall("frames stopped coming out");
+      std::this_thread::sleep_for(1ms);
+      pipeline_.handle_latency();
+    }
+    doing_ = "pushing a frame";
+    step("push " + std::to_string(next_id_));
+    GstBuffer* frame = painter_.make(spec_, next_id_++, pts_, kFrameDuration);
+    pts_ += kFrameDuration;
+    ++progress_;
+    return pipeline_.push(frame);
+  }
+
+  void pause_and_resume() {
+    doing_ = "PLAYING -> PAUSED -> PLAYING";
+    step("pause-resume");
+    pipeline_.set_state(GST_STATE_PAUSED);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng_() % 20));
+    pipeline_.set_state(GST_STATE_PLAYING);
+    ++tally_.pauses;
+    ++progress_;
+  }
+
+  void change_caps(const FrameSpec& spec) {
+    spec_ = spec;
+    pipeline_.set_caps(spec_);
+    step("caps " + spec.describe());
+    ++tally_.caps_changes;
+  }
+
+  bool flush_seek() {
+    doing_ = "a flushing seek";
+    step("flush-seek");
+    const bool ok = pipeline_.flush_seek(pts_);
+    ledger_.end_epoch();
+    ++tally_.seeks;
+    ++progress_;
+    if (!ok) ledger_.fail("flushing seek refused");
+    return ok;
+  }
+
+  bool ready_trip() {
+    doing_ = "PLAYING -> READY -> PLAYING";
+    step("ready-trip");
+    if (!pipeline_.set_state(GST_STATE_READY)) ledger_.fail("PLAYING -> READY failed");
+    ledger_.end_epoch();
+    // READY-only properties take effect on the way back up.
+    if (!o_.pipeline.passthrough)
+      g_object_set(pipeline_.enhancer(), "batch-size", 1 + static_cast<guint>(rng_() % 4), nullptr);
+    const bool ok = pipeline_.set_state(GST_STATE_PLAYING);
+    if (!ok) ledger_.fail("READY -> PLAYING failed");
+    ++tally_.ready_trips;
+    ++progress_;
+    return ok;
+  }
+
+  // EOS, every frame pushed must come out, then a flushing seek to go on.
+  bool eos_barrier(bool then_continue) {
+    doing_ = "waiting for EOS";
+    step("eos");
+    const auto timeout = std::chrono::seconds(o_.stall_seconds);
+    if (!pipeline_.end_of_stream(timeout)) return pipeline_.failed() ? false : stall("EOS did not reach the sink");
+    if (!ledger_.wait_all_received(timeout)) return stall("frames missing after EOS");
+    ++tally_.eos_barriers;
+    ++progress_;
+    return then_continue ? flush_seek() : true;
+  }
+
+  FrameSpec random_spec() {
+    FrameSpec s;
+    static const char* formats[] = {"RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx"};
+    static const int pads[] = {0, 0, 0, 1, 3, 7, -1};
+    s.format = formats[rng_() % 6];
+    s.stride_pad = pads[rng_() % 7];
+    if (!full_) {
+      static const int sizes[][2] = {{64, 64}, {64, 64}, {64, 64}, {1, 1}, {3, 5}, {2, 1}, {1, 2},
+                                     {33, 17}, {65, 63}, {127, 3}, {96, 128}};
+      const auto& size = sizes[rng_() % (sizeof sizes / sizeof sizes[0])];
+      s.width = size[0], s.height = size[1];
+      s.content = Content::Face;
+      return s;
+    }
+    static const int sizes[][2] = {{1, 1}, {3, 5}, {33, 17}, {160, 120}, {128, 128}, {192, 192}, {321, 137}};
+    const auto& size = sizes[rng_() % (sizeof sizes / sizeof sizes[0])];
+    s.width = size[0], s.height = size[1];
+    static const Content contents[] = {Content::Blank, Content::Scene, Content::Scene, Content::Crowd};
+    s.content = s.width < 100 ? Content::Blank : contents[rng_() % 4];
+    if (rng_() % 3 == 0) s.rois = random_rois(s.width, s.height);
+    return s;
+  }
+
+  // Face boxes from "upstream": inside, partly or wholly outside the frame,
+  // empty, huge, wrapping around, with wild landmarks; or a great many.
+  std::vector<stress::Roi> random_rois(int width, int height) {
+    std::vector<stress::Roi> rois;
+    if (rng_() % 6 == 0) {  // a crowd of small faces
+      const int n = o_.long_run ? 300 : 120;
+      for (int i = 0; i < n; ++i)
+        rois.push_back({static_cast<guint>(rng_() % static_cast<unsigned>(width)),
+                        static_cast<guint>(rng_() % static_cast<unsigned>(height)), 12, 12, {}});
+      return rois;
+    }
+    std::vector<NamedRoi> odd = odd_rois(width, height);
+    if (!o_.known_bugs) odd.erase(std::remove_if(odd.begin(), odd.end(), [](const NamedRoi& r) { return r.known_bug; }), odd.end());
+    const int count = 1 + static_cast<int>(rng_() % 4);
+    for (int i = 0; i < count; ++i) rois.push_back(odd[rng_() % odd.size()].roi);
+    return rois;
+  }
+
+  std::mt19937& rng() { return rng_; }
+
+ private:
+  static constexpr std::uint64_t kMaxPending = 24;
+  static constexpr GstClockTime kFrameDuration = GST_SECOND / 25;
+
+  bool stall(const char* what) {
+    GstState current = GST_STATE_VOID_PENDING, pending = GST_STATE_VOID_PENDING;
+    gst_element_get_state(pipeline_.pipeline(), &current, &pending, 0);
+    std::string detail = std::string("stalled: ") + what + " (pipeline " + gst_element_state_get_name(current) +
+                         ", pending " + gst_element_state_get_name(pending) + ", " +
+                         std::to_string(ledger_.pending()) + " frames pending;";
+    for (const char* name : {"source", "enhancer", "sink"}) {
+      GstElement* e = gst_bin_get_by_name(GST_BIN(pipeline_.pipeline()), name);
+      gst_element_get_state(e, &current, &pending, 0);
+      detail += std::string(" ") + name + " " + gst_element_state_get_name(current) + "/" +
+                gst_element_state_get_name(pending) + ";";
+      gst_object_unref(e);
+    }
+    detail += " last steps:";
+    for (const auto& step : trail_) detail += " " + step + ";";
+    ledger_.fail(detail + ")");
+    dump_threads();
+    return false;
+  }
+
+  // The last steps taken, for a stall's report.
+  void step(std::string what) {
+    if (trail_.size() == 16) trail_.pop_front();
+    trail_.push_back(std::move(what));
+  }
+
+  const Options& o_;
+  const bool full_;
+  stress::FrameLedger& ledger_;
+  stress::Pipeline& pipeline_;
+  stress::FramePainter painter_;
+  std::mt19937 rng_;
+  FrameSpec spec_;
+  std::uint64_t next_id_ = 0;
+  GstClockTime pts_ = 0;
+  Tally tally_;
+  std::atomic<std::uint64_t> progress_{0};
+  const char* doing_ = "starting";
+  std::deque<std::string> trail_;
+};
+
+// Changes and reads properties while frames flow, as an application's UI
+// thread would; READY-only ones must be refused while running.
+class PropertyChanger {
+ public:
+  PropertyChanger(GstElement* pipeline, GstElement* enhancer, bool full, const std::string& model, unsigned seed,
+                  Tally& tally)
+      : thread_([=, &tally] {
+          std::mt19937 rng(seed);
+          while (!stop_) {
+            switch (rng() % 12) {
+              case 0: g_object_set(enhancer, "strength", (rng() % 3) / 2.0, nullptr); break;
+              case 1: g_object_set(enhancer, "batch-timeout", static_cast<guint64>(rng() % 3) * 15 * GST_MSECOND, nullptr); break;
+              case 2: gst_util_set_object_arg(G_OBJECT(enhancer), "messages", rng() % 2 ? "frame" : "batch"); break;
+              case 3: g_object_set(enhancer, "batch-size", 1 + static_cast<guint>(rng() % 4), nullptr); break;
+              case 4: g_object_set(enhancer, "model", model.c_str(), nullptr); break;
+              case 5:
+                if (full) g_object_set(enhancer, "denoise", (rng() % 3) / 4.0, "sharpen", (rng() % 3) / 4.0, nullptr);
+                break;
+              case 6: if (full) g_object_set(enhancer, "max-faces", static_cast<guint>(rng() % 4), nullptr); break;
+              case 7: {
+                GstQuery* query = gst_query_new_latency();
+                gst_element_query(pipeline, query);
+                gst_query_unref(query);
+                ++tally.latency_queries;
+                continue;
+              }
+              default: {
+                guint batch = 0;
+                gchar* device = nullptr;
+                gchar* path = nullptr;
+                double strength = 0;
+                g_object_get(enhancer, "current-batch-size", &batch, "current-device", &device, "model", &path,
+                             "strength", &strength, nullptr);
+                g_free(device);
+                g_free(path);
+                ++tally.property_reads;
+                std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
+                continue;
+              }
+            }
+            ++tally.property_changes;
+            std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
+          }
+        }) {}
+  ~PropertyChanger() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+bool report(const char* what, const stress::FrameLedger& ledger, const stress::Pipeline& pipeline, const Tally& t,
+            double seconds) {
+  const auto c = ledger.counts();
+  std::printf("gpen-stress %s: %llu frames pushed, %llu out, %llu flushed, in %.1f s\n", what,
+              static_cast<unsigned long long>(c.pushed), static_cast<unsigned long long>(c.received),
+              static_cast<unsigned long long>(c.flushed), seconds);
+  std::printf("  state changes %llu (pause/resume %llu, READY trips %llu, flushing seeks %llu, EOS %llu), "
+              "caps changes %llu, property changes %llu, reads %llu, latency queries %llu, face messages %llu\n",
+              static_cast<unsigned long long>(t.state_changes()), static_cast<unsigned long long>(t.pauses),
+              static_cast<unsigned long long>(t.ready_trips), static_cast<unsigned long long>(t.seeks),
+              static_cast<unsigned long long>(t.eos_barriers), static_cast<unsigned long long>(t.caps_changes),
+              static_cast<unsigned long long>(t.property_changes), static_cast<unsigned long long>(t.property_reads),
+              static_cast<unsigned long long>(t.latency_queries),
+              static_cast<unsigned long long>(pipeline.face_messages()));
+  bool ok = true;
+  for (const auto& e : pipeline.bus_errors()) {
+    std::printf("  ERROR on the bus: %s\n", e.c_str());
+    ok = false;
+  }
+  if (ledger.error_count() > 0) {
+    std::printf("  %llu broken promise(s), the first:\n", static_cast<unsigned long long>(ledger.error_count()));
+    for (const auto& e : ledger.errors()) std::printf("    %s\n", e.c_str());
+    ok = false;
+  }
+  if (c.received == 0) {
+    std::printf("  no frame came out\n");
+    ok = false;
+  }
+  std::printf("gpen-stress %s: %s\n", what, ok ? "PASS" : "FAIL");
+  return ok;
+}
+
+int run_cycles(const Options& o) {
+  stress::FrameLedger ledger;
+  stress::Pipeline pipeline(o.pipeline, ledger);
+  Scenario scenario(o, ledger, pipeline);
+  Watchdog watchdog(2 * o.stall_seconds, scenario.progress(), scenario.doing());
+  const auto start = std::chrono::steady_clock::now();
+  std::mt19937& rng = scenario.rng();
+  bool ok = scenario.start(scenario.random_spec());
+  {
+    std::optional<PropertyChanger> changer;
+    if (!o.pipeline.passthrough)
+      changer.emplace(pipeline.pipeline(), pipeline.enhancer(), o.pipeline.mode == "full", o.pipeline.model,
+                      o.seed + 1, scenario.tally());
+    for (int cycle = 0; ok && cycle < o.cycles; ++cycle) {
+      if (rng() % 3 == 0) scenario.change_caps(scenario.random_spec());
+      const int frames = 3 + static_cast<int>(rng() % 8);
+      for (int i = 0; ok && i < frames; ++i) {
+        if (rng() % 10 == 0) scenario.pause_and_resume();
+        if (rng() % 14 == 0) scenario.change_caps(scenario.random_spec());
+        ok = scenario.push_frame();
+      }
+      if (!ok) break;
+      // Let some frames through before the next flush, now and then.
+      if (rng() % 2 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 40));
+      switch (rng() % 5) {
+        case 0: ok = scenario.eos_barrier(true); break;
+        case 1: ok = scenario.flush_seek(); break;
+        case 2: ok = scenario.ready_trip(); break;
+        default: break;  // the next cycle's frames follow these without a break
+      }
+    }
+  }
+  // Everything still pending must come out.
+  if (ok) ok = scenario.eos_barrier(false);
+  pipeline.set_state(GST_STATE_NULL);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report(o.long_run ? "long" : "short", ledger, pipeline, scenario.tally(), seconds) && ok ? 0 : 1;
+}
+
+// Steady streaming of one kind of frame, with the occasional state change,
+// sampling memory as it goes.
+int run_soak(const Options& o) {
+  stress::FrameLedger ledger;
+  stress::Pipeline pipeline(o.pipeline, ledger);
+  Scenario scenario(o, ledger, pipeline);
+  Watchdog watchdog(2 * o.stall_seconds, scenario.progress(), scenario.doing());
+  FrameSpec spec;
+  if (o.pipeline.mode == "full") {
+    spec.width = 192, spec.height = 192, spec.content = Content::Scene;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  stress::MemorySampler memory;
+  memory.sample(0);
+  bool ok = scenario.start(spec);
+  std::mt19937& rng = scenario.rng();
+  const std::uint64_t every = std::max<std::uint64_t>(o.soak_frames / 200, 10);
+  for (std::uint64_t n = 1; ok && n <= o.soak_frames; ++n) {
+    ok = scenario.push_frame();
+    if (n % 250 == 0) {
+      switch (rng() % 4) {
+        case 0: scenario.pause_and_resume(); break;
+        case 1: ok = scenario.flush_seek(); break;
+        case 2: ok = scenario.ready_trip(); break;
+        default: ok = scenario.eos_barrier(true); break;
+      }
+    }
+    if (n % every == 0) memory.sample(n);
+  }
+  if (ok) ok = scenario.eos_barrier(false);
+  memory.sample(o.soak_frames);
+  pipeline.set_state(GST_STATE_NULL);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string memory_report;
+  const bool flat = memory.flat(0.2, 16u << 20, &memory_report);
+  std::printf("gpen-stress soak: %s: %s\n", flat ? "memory flat" : "MEMORY GROWS", memory_report.c_str());
+  return report("soak", ledger, pipeline, scenario.tally(), seconds) && ok && flat ? 0 : 1;
+}
+
+// Proves that the checks can fail: a probe after the element drops one frame
+// and scribbles on the row padding of another; both must be reported.
+int run_self_check(const Options& o) {
+  stress::FrameLedger ledger;
+  stress::Pipeline pipeline(o.pipeline, ledger);
+  Scenario scenario(o, ledger, pipeline);
+  GstPad* src = gst_element_get_static_pad(pipeline.enhancer(), "src");
+  gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER,
+                    [](GstPad*, GstPadProbeInfo* info, gpointer) {
+                      GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+                      if (GST_BUFFER_OFFSET(buffer) == 6) return GST_PAD_PROBE_DROP;
+                      if (GST_BUFFER_OFFSET(buffer) == 9) {
+                        buffer = gst_buffer_make_writable(buffer);
+                        GST_PAD_PROBE_INFO_DATA(info) = buffer;
+                        const gsize size = gst_buffer_get_size(buffer);
+                        const guint8 scribble = 0;
+                        gst_buffer_fill(buffer, size - 1, &scribble, 1);  // the last row's padding
+                      }
+                      return GST_PAD_PROBE_OK;
+                    },
+                    nullptr, nullptr);
+  gst_object_unref(src);
+  FrameSpec spec;
+  spec.width = 3, spec.height = 5, spec.stride_pad = 3;
+  bool ok = scenario.start(spec);
+  for (int i = 0; ok && i < 12; ++i) ok = scenario.push_frame();
+  if (ok) ok = scenario.eos_barrier(false);
+  pipeline.set_state(GST_STATE_NULL);
+  bool lost = false, damaged = false;
+  for (const auto& e : ledger.errors()) {
+    lost = lost || e == "frame 6 lost: frame 7 arrived first";
+    damaged = damaged || e.rfind("frame 9 damaged: byte 14 of row 4 (padding)", 0) == 0;
+  }
+  std::printf("gpen-stress self-check: dropped frame %s, damaged frame %s (%llu errors)\n",
+              lost ? "reported" : "NOT REPORTED", damaged ? "reported" : "NOT REPORTED",
+              static_cast<unsigned long long>(ledger.error_count()));
+  return ok && lost && damaged && ledger.error_count() == 2 ? 0 : 1;
+}
+
+// Full mode: each kind of odd face meta on its own, in a fresh pipeline, on
+// frames of one face with the face meta and frames around it without; says
+// what became of it. Every kind must leave the stream running and every frame
+// coming out.
+int run_roi_outcomes(Options o) {
+  o.pipeline.mode = "full";
+  int failures = 0;
+  for (const NamedRoi& kind : odd_rois(192, 192)) {
+    stress::FrameLedger ledger;
+    stress::Pipeline pipeline(o.pipeline, ledger);
+    Scenario scenario(o, ledger, pipeline);
+    FrameSpec plain;
+    plain.width = plain.height = 192;
+    plain.content = Content::Scene;
+    FrameSpec odd = plain;
+    odd.rois = {kind.roi};
+    bool ok = scenario.start(plain) && scenario.push_frame();
+    scenario.change_caps(odd);  // same caps: only the metas differ
+    for (int i = 0; ok && i < 2; ++i) ok = scenario.push_frame();
+    scenario.change_caps(plain);
+    if (ok) ok = scenario.push_frame();
+    if (ok) ok = scenario.eos_barrier(false);
+    pipeline.set_state(GST_STATE_NULL);
+    const auto errors = pipeline.bus_errors();
+    const bool good = ok && errors.empty() && ledger.error_count() == 0 && ledger.counts().received == 4;
+    std::printf("  face meta %-24s %s%s%s\n", kind.name, good ? "handled" : "STREAM BROKEN",
+                kind.known_bug ? " (known bug)" : "", errors.empty() ? "" : (": " + errors.front()).c_str());
+    if (!good) ++failures;
+  }
+  std::printf("gpen-stress roi-outcomes: %d kind(s) of face meta break the stream\n", failures);
+  return failures == 0 ? 0 : 1;
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--model") o.pipeline.model = value();
+    else if (arg == "--mode") o.pipeline.mode = value();
+    else if (arg == "--device") o.pipeline.device = value();
+    else if (arg == "--detector-model") o.pipeline.detector_model = value();
+    else if (arg == "--data") o.data_dir = value();
+    else if (arg == "--cycles") o.cycles = std::stoi(value());
+    else if (arg == "--seed") o.seed = static_cast<unsigned>(std::stoul(value()));
+    else if (arg == "--soak") o.soak_frames = std::stoull(value());
+    else if (arg == "--stall-seconds") o.stall_seconds = std::stoi(value());
+    else if (arg == "--long") o.long_run = true, o.cycles = 1500;
+    else if (arg == "--self-check") o.self_check = true;
+    else if (arg == "--roi-outcomes") o.roi_outcomes = true;
+    else if (arg == "--known-bugs") o.known_bugs = true;
+    else if (arg == "--passthrough") o.pipeline.passthrough = true;
+    else if (arg == "--async-sink") o.pipeline.async_sink = true;
+    else throw std::invalid_argument("unknown argument " + arg);
+  }
+  if (o.pipeline.model.empty()) throw std::invalid_argument("--model is required");
+  if (o.pipeline.mode != "aligned" && o.pipeline.mode != "full") throw std::invalid_argument("--mode aligned|full");
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  Options o;
+  try {
+    parse(argc, argv, o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpen-stress: %s\n", e.what());
+    return 2;
+  }
+  std::printf("gpen-stress: mode %s, device %s, seed %u\n", o.pipeline.mode.c_str(), o.pipeline.device.c_str(),
+              o.seed);
+  std::fflush(stdout);
+  int status = 0;
+  try {
+    if (o.self_check)
+      status = run_self_check(o);
+    else if (o.roi_outcomes)
+      status = run_roi_outcomes(o);
+    else if (o.soak_frames > 0)
+      status = run_soak(o);
+    else
+      status = run_cycles(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpen-stress: %s\n", e.what());
+    status = 1;
+  }
+  gst_deinit();
+  return status;
+}
