@@ -1,28 +1,46 @@
-// gpen-benchmark: faces/s of the GPEN generator over batch sizes, for a
-// checkpoint or for a released architecture with random weights.
+// gpen-benchmark: throughput of GPEN over batch sizes and precisions, with
+// the fraction of the device's peak FLOP/s and, as a baseline measured in the
+// same run, the reference implementation's way (batch 1, per-face grouped
+// convolution, fp32).
 //
-//   gpen-benchmark --arch gpen-512 --device cpu --batches 1,2,4 --iterations 3
-//   gpen-benchmark --model models/GPEN-BFR-512.pth --device cuda --precision fp16
+//   gpen-benchmark --arch gpen-512 --device cuda                  # the network
+//   gpen-benchmark --arch gpen-512 --device cuda --mode aligned   # + pixels in and out
+//   gpen-benchmark --arch gpen-512 --device cuda --mode frames    # 1080p, detect + restore + paste
+//   gpen-benchmark --arch gpen-512 --device cpu --batches 1,2 --iterations 2
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
+#ifdef GPEN_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
 #include "checkpoint.h"
+#include "cuda_graph_runner.h"
 #include "cuda_memory.h"
 #include "device.h"
 #include "error.h"
+#include "face_enhancer.h"
+#include "frame_restorer.h"
 #include "gpen_config.h"
+#include "gpen_flops.h"
 #include "gpen_generator.h"
 #include "precision.h"
+#include "retinaface.h"
 
 namespace {
 
@@ -30,28 +48,59 @@ struct Options {
   std::string model;
   std::string arch = "gpen-512";
   std::string device = "auto";
-  std::string precision = "auto";
-  std::vector<int> batches = {1, 2, 4, 8};
-  int iterations = 3;
+  std::vector<std::string> precisions;  // empty: fp32, fp16, bf16 on CUDA; fp32 on the CPU
+  std::vector<int> batches;             // empty: 1..64 on CUDA; 1, 2 on the CPU
+  int iterations = 0;                   // 0: 10 on CUDA, 3 on the CPU
+  int warmup = 2;
+  std::string path = "default";
+  std::string graphs = "on";  // on, off, both (CUDA)
+  bool baseline = true;
+  bool tf32 = true;  // PyTorch's default for cuDNN convolutions
+  std::string mode = "network";
+  std::string detector_model;
+  int frames = 64;
+  std::map<std::string, double> peak_tflops = {
+      {"fp32", 67}, {"tf32", 494}, {"fp16", 989}, {"bf16", 989}};  // H100 SXM, dense
+  bool peak_given = false;
   int threads = 0;
 };
 
 void usage() {
-  std::cerr << "usage: gpen-benchmark [--model FILE | --arch gpen-256|gpen-512|gpen-1024|gpen-2048]\n"
-               "                      [--device auto|cpu|cuda|cuda:N] [--precision auto|fp32|fp16|bf16]\n"
-               "                      [--batches 1,2,4,8] [--iterations N] [--threads N]\n";
+  std::cerr <<
+      "usage: gpen-benchmark [--model FILE | --arch gpen-256|gpen-512|gpen-1024|gpen-2048]\n"
+      "  [--device auto|cpu|cuda|cuda:N] [--precision fp32,fp16,bf16] [--batches 1,2,4,...]\n"
+      "  [--iterations N] [--warmup N] [--path default|fast|exact] [--graphs on|off|both]\n"
+      "  [--baseline on|off] [--tf32 on|off] [--threads N]\n"
+      "  [--peak-tflops fp32=67,tf32=494,fp16=989,bf16=989]   (device peak, dense; H100 SXM by default)\n"
+      "  [--mode network|aligned|frames] [--frames N] [--detector-model RetinaFace.pth]\n"
+      "modes: network = the generator on device tensors; aligned = enhance_aligned on\n"
+      "512x512 RGB frames in host memory (upload, resize, blend, download); frames =\n"
+      "1920x1080 frames with one face each: RetinaFace detection, alignment, the\n"
+      "network and paste-back (FrameRestorer), frames in and out of host memory.\n";
 }
 
-std::vector<int> parse_list(const std::string& text) {
-  std::vector<int> values;
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> items;
   std::stringstream stream(text);
   std::string item;
-  while (std::getline(stream, item, ',')) {
+  while (std::getline(stream, item, ',')) items.push_back(item);
+  return items;
+}
+
+std::vector<int> parse_batches(const std::string& text) {
+  std::vector<int> values;
+  for (const auto& item : split(text)) {
     const int v = std::atoi(item.c_str());
     if (v <= 0) throw gpen::Error("bad batch size '" + item + "'");
     values.push_back(v);
   }
   return values;
+}
+
+bool parse_on_off(const std::string& text) {
+  if (text == "on") return true;
+  if (text == "off") return false;
+  throw gpen::Error("expected on or off, got '" + text + "'");
 }
 
 Options parse(int argc, char** argv) {
@@ -65,13 +114,36 @@ Options parse(int argc, char** argv) {
     if (arg == "--model") o.model = value();
     else if (arg == "--arch") o.arch = value();
     else if (arg == "--device") o.device = value();
-    else if (arg == "--precision") o.precision = value();
-    else if (arg == "--batches") o.batches = parse_list(value());
+    else if (arg == "--precision") o.precisions = split(value());
+    else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--iterations") o.iterations = std::max(1, std::atoi(value().c_str()));
+    else if (arg == "--warmup") o.warmup = std::max(0, std::atoi(value().c_str()));
+    else if (arg == "--path") o.path = value();
+    else if (arg == "--graphs") o.graphs = value();
+    else if (arg == "--baseline") o.baseline = parse_on_off(value());
+    else if (arg == "--tf32") o.tf32 = parse_on_off(value());
+    else if (arg == "--mode") o.mode = value();
+    else if (arg == "--frames") o.frames = std::max(1, std::atoi(value().c_str()));
+    else if (arg == "--detector-model") o.detector_model = value();
     else if (arg == "--threads") o.threads = std::atoi(value().c_str());
-    else if (arg == "--help" || arg == "-h") { usage(); std::exit(0); }
-    else throw gpen::Error("unknown option " + arg);
+    else if (arg == "--peak-tflops") {
+      for (const auto& item : split(value())) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos) throw gpen::Error("bad --peak-tflops item '" + item + "'");
+        o.peak_tflops[item.substr(0, eq)] = std::atof(item.c_str() + eq + 1);
+      }
+      o.peak_given = true;
+    } else if (arg == "--help" || arg == "-h") {
+      usage();
+      std::exit(0);
+    } else {
+      throw gpen::Error("unknown option " + arg);
+    }
   }
+  if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames")
+    throw gpen::Error("unknown mode '" + o.mode + "'");
+  if (o.graphs != "on" && o.graphs != "off" && o.graphs != "both")
+    throw gpen::Error("--graphs takes on, off or both");
   return o;
 }
 
@@ -81,54 +153,287 @@ double peak_rss_mib() {
   return usage.ru_maxrss / 1024.0;
 }
 
-void synchronize(const torch::Device& device) {
-  // A device-to-host copy of one element waits for all queued work.
-  if (device.is_cuda()) torch::zeros({1}, torch::TensorOptions().device(device)).cpu();
+std::string device_name(const torch::Device& device) {
+#ifdef GPEN_WITH_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(device.index())->name;
+#endif
+  return device.is_cuda() ? "CUDA device" : "CPU";
+}
+
+// Times `run` (which does `items` faces or frames): warm-up, then each
+// iteration alone between device synchronisations; the median.
+struct Timing {
+  double seconds = 0;     // median per iteration
+  double memory_mib = 0;  // peak device memory (CUDA) or peak RSS (CPU)
+};
+
+Timing time_it(const torch::Device& device, int warmup, int iterations,
+               const std::function<void()>& run) {
+  const int index = device.index() < 0 ? 0 : device.index();
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(index);
+  };
+  gpen::cuda_release_cache();
+  for (int i = 0; i < warmup; ++i) run();
+  sync();
+  // After the warm-up: cuDNN's algorithm search tries huge workspaces.
+  gpen::cuda_reset_peak(index);
+  std::vector<double> times;
+  for (int i = 0; i < iterations; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    sync();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  Timing t;
+  t.seconds = times[times.size() / 2];
+  // A graph's activations live in its own pool, reserved but no longer
+  // "allocated" between replays: count whichever is larger.
+  t.memory_mib = device.is_cuda()
+      ? std::max(gpen::cuda_peak_allocated(index).value_or(0), gpen::cuda_reserved(index).value_or(0)) /
+            1048576.0
+      : peak_rss_mib();
+  return t;
+}
+
+std::string peak_key(gpen::Precision p, bool tf32) {
+  if (p == gpen::Precision::Fp16) return "fp16";
+  if (p == gpen::Precision::Bf16) return "bf16";
+  return tf32 ? "tf32" : "fp32";
+}
+
+struct Row {
+  std::string precision, path, graphs;
+  int batch = 0;
+  Timing timing;
+  double per_second = 0;
+};
+
+class Report {
+ public:
+  Report(const Options& o, double flops_per_face, bool show_flops, bool show_percent)
+      : o_(o), flops_(flops_per_face), show_flops_(show_flops), show_percent_(show_percent) {}
+
+  void header(const char* unit) {
+    unit_ = unit;
+    std::printf("| precision | path | graphs | batch | ms/batch | %s/s | vs baseline | peak MiB |%s\n",
+                unit, show_flops_ ? " TFLOP/s | % of peak |" : "");
+    std::printf("|---|---|---|---:|---:|---:|---:|---:|%s\n", show_flops_ ? "---:|---:|" : "");
+  }
+
+  void row(const Row& r, const std::string& peak) {
+    if (baseline_ == 0) baseline_ = r.per_second;
+    std::printf("| %s | %s | %s | %d | %.2f | %.1f | %.2fx | %.0f |", r.precision.c_str(),
+                r.path.c_str(), r.graphs.c_str(), r.batch, r.timing.seconds * 1000.0,
+                r.per_second, r.per_second / baseline_, r.timing.memory_mib);
+    if (show_flops_) {
+      const double tflops = r.per_second * flops_ / 1e12;
+      const auto found = o_.peak_tflops.find(peak);
+      if (show_percent_ && found != o_.peak_tflops.end() && found->second > 0)
+        std::printf(" %.3g | %.1f%% |", tflops, 100.0 * tflops / found->second);
+      else
+        std::printf(" %.3g | - |", tflops);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+
+ private:
+  const Options& o_;
+  double flops_;
+  bool show_flops_;
+  bool show_percent_;
+  const char* unit_ = "faces";
+  double baseline_ = 0;
+};
+
+// Random RetinaFace ResNet50 weights of a sensible scale (the network's cost
+// does not depend on its weights; its detections are not used).
+gpen::TensorMap random_retinaface_r50(std::uint64_t seed) {
+  torch::manual_seed(seed);
+  gpen::TensorMap state;
+  for (const auto& [key, shape] : gpen::expected_retinaface_shapes(gpen::RetinaFaceBackbone::ResNet50)) {
+    const auto ends_with = [&](const char* suffix) {
+      const std::string s = suffix;
+      return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0;
+    };
+    torch::Tensor t;
+    if (ends_with("running_var")) t = torch::ones(shape);
+    else if (ends_with("running_mean") || ends_with("bias")) t = torch::zeros(shape);
+    else if (shape.size() == 4) {
+      const double fan_in = static_cast<double>(shape[1] * shape[2] * shape[3]);
+      t = torch::randn(shape) / std::sqrt(fan_in);
+    } else {
+      t = torch::ones(shape);
+    }
+    // Scores near zero: random heads would otherwise "find" hundreds of faces
+    // per frame and time the NMS of those instead of a real frame's few.
+    if (key.rfind("ClassHead", 0) == 0)
+      t = ends_with("bias") ? torch::tensor({10.0f, -10.0f}).repeat({shape[0] / 2})
+                            : torch::zeros(shape);
+    state[key] = t;
+  }
+  return state;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    const Options o = parse(argc, argv);
+    Options o = parse(argc, argv);
     if (o.threads > 0) torch::set_num_threads(o.threads);
     const torch::Device device = gpen::resolve_device(gpen::DeviceRequest::parse(o.device));
-    const gpen::Precision precision =
-        gpen::effective_precision(gpen::parse_precision(o.precision), device);
+    const bool cuda = device.is_cuda();
+    if (o.precisions.empty())
+      o.precisions = cuda ? std::vector<std::string>{"fp32", "fp16", "bf16"}
+                          : std::vector<std::string>{"fp32"};
+    if (o.batches.empty())
+      o.batches = cuda ? std::vector<int>{1, 2, 4, 8, 16, 32, 64} : std::vector<int>{1, 2};
+    if (o.iterations == 0) o.iterations = cuda ? 10 : 3;
+    at::globalContext().setAllowTF32CuDNN(o.tf32);
+    const bool graph_modes[2] = {true, false};
+
     const gpen::TensorMap state = o.model.empty()
         ? gpen::random_gpen_state_dict(gpen::gpen_architecture(o.arch), 0)
         : gpen::load_checkpoint(o.model);
-    const gpen::GpenGenerator generator(state, device, precision);
-    const int size = generator.config().size;
-    const int device_index = device.index() < 0 ? 0 : device.index();
+    const auto config = gpen::infer_gpen_config(state);
+    const auto flops = gpen::count_gpen_flops(config);
+    const int size = config.size;
 
-    std::printf("# %s\n# %s, device %s, precision %s, %d CPU thread(s), %d timed iteration(s)\n",
-                o.model.empty() ? (o.arch + " (random weights)").c_str() : o.model.c_str(),
-                generator.config().describe().c_str(), device.str().c_str(),
-                gpen::precision_name(precision), torch::get_num_threads(), o.iterations);
-    std::printf("| batch | ms/batch | ms/face | faces/s | peak memory (MiB) |\n");
-    std::printf("|------:|---------:|--------:|--------:|------------------:|\n");
-    for (const int batch : o.batches) {
-      const auto input =
-          (torch::rand({batch, 3, size, size}) * 2 - 1).to(device);
-      gpen::cuda_reset_peak(device_index);
-      generator.forward(input);  // warm-up: allocator, kernels, caches
-      synchronize(device);
-      const auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < o.iterations; ++i) generator.forward(input);
-      synchronize(device);
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
-          o.iterations;
-      const double memory = device.is_cuda()
-          ? gpen::cuda_peak_allocated(device_index).value_or(0) / 1048576.0
-          : peak_rss_mib();
-      std::printf("| %5d | %8.1f | %7.1f | %7.2f | %17.0f |\n", batch, seconds * 1000.0,
-                  seconds * 1000.0 / batch, batch / seconds, memory);
-      std::fflush(stdout);
+    std::printf("# %s: %s\n", o.model.empty() ? (o.arch + ", random weights").c_str() : o.model.c_str(),
+                config.describe().c_str());
+    std::printf("# device %s (%s), %d CPU thread(s), median of %d timed iteration(s) after %d warm-up(s)\n",
+                device.str().c_str(), device_name(device).c_str(), torch::get_num_threads(),
+                o.iterations, o.warmup);
+    std::printf("# %.1f GFLOP per face (convolutions, transposed convolutions, to_rgb; the %.1f GFLOP "
+                "of blurs and all elementwise work not counted)\n",
+                flops.dense() / 1e9, flops.blurs / 1e9);
+    if (cuda)
+      std::printf("# fp32 convolutions %s TF32; %% of peak against %s\n", o.tf32 ? "run as" : "do not use",
+                  "fp32 67 / tf32 494 / fp16 989 / bf16 989 TFLOP/s unless --peak-tflops says otherwise");
+
+    // The default peaks are an H100's: a CPU's fraction needs --peak-tflops.
+    Report report(o, flops.dense(), o.mode == "network", cuda || o.peak_given);
+    report.header(o.mode == "frames" ? "frames" : "faces");
+
+    // The reference's way: batch 1, grouped convolution, fp32.
+    if (o.baseline && o.mode == "network") {
+      const gpen::GpenGenerator reference(state, device, gpen::Precision::Fp32);
+      const auto input = (torch::rand({1, 3, size, size}) * 2 - 1).to(device);
+      Row r{"fp32", "reference", "off", 1, {}, 0};
+      r.timing = time_it(device, o.warmup, o.iterations,
+                         [&] { reference.forward(input, gpen::ForwardPath::Reference); });
+      r.per_second = 1.0 / r.timing.seconds;
+      report.row(r, peak_key(gpen::Precision::Fp32, o.tf32));
     }
-    std::printf("# memory: %s\n", device.is_cuda() ? "peak bytes allocated on the device per batch size"
-                                                   : "peak resident set of the process so far");
+
+    for (const auto& precision_text : o.precisions) {
+      const auto precision = gpen::effective_precision(gpen::parse_precision(precision_text), device);
+      for (const bool graphs : graph_modes) {
+        if (graphs && (!cuda || o.graphs == "off")) continue;
+        if (!graphs && cuda && o.graphs == "on") continue;
+        const std::string graphs_text = graphs ? "on" : "off";
+
+        if (o.mode == "network") {
+          const gpen::GpenGenerator generator(state, device, precision);
+          const auto path = o.path == "default" ? generator.default_path()
+                            : o.path == "fast"  ? gpen::ForwardPath::Fast
+                                                : gpen::ForwardPath::Exact;
+          if (graphs && path != generator.default_path())
+            throw gpen::Error("--graphs on replays the default path only");
+          for (const int batch : o.batches) {
+            const auto input = (torch::rand({batch, 3, size, size}) * 2 - 1).to(device);
+            gpen::CudaGraphRunner runner(generator, 1);
+            Row r{gpen::precision_name(precision), gpen::forward_path_name(path), graphs_text,
+                  batch, {}, 0};
+            try {
+              r.timing = time_it(device, o.warmup, o.iterations, [&] {
+                if (graphs) runner.forward(input);
+                else generator.forward(input, path);
+              });
+            } catch (const c10::OutOfMemoryError&) {
+              std::printf("| %s | %s | %s | %d | out of memory |\n", r.precision.c_str(),
+                          r.path.c_str(), graphs_text.c_str(), batch);
+              break;
+            }
+            r.per_second = batch / r.timing.seconds;
+            report.row(r, peak_key(precision, o.tf32));
+          }
+        } else if (o.mode == "aligned") {
+          // 512x512 RGB faces already in host memory, as decoded frames are.
+          gpen::FaceEnhancer enhancer(state, device, precision);
+          enhancer.set_cuda_graphs(graphs);
+          for (const int batch : o.batches) {
+            auto pixels = torch::randint(0, 256, {batch, 512, 512, 3}, torch::kUInt8);
+            std::vector<gpen::ImageView> views(batch);
+            for (int i = 0; i < batch; ++i) {
+              views[i].data = pixels[i].data_ptr<std::uint8_t>();
+              views[i].width = views[i].height = 512;
+              views[i].row_stride = 512 * 3;
+            }
+            Row r{gpen::precision_name(precision), "aligned", graphs_text, batch, {}, 0};
+            r.timing = time_it(device, o.warmup, o.iterations,
+                               [&] { enhancer.enhance_aligned(views, 1.0f); });
+            r.per_second = batch / r.timing.seconds;
+            report.row(r, peak_key(precision, o.tf32));
+          }
+        } else {
+          // 1920x1080 frames, one face each. The detector runs on every frame
+          // (RetinaFace R50: the given checkpoint, or random weights whose cost
+          // is the same); the face restored is a fixed 400x400 box.
+          gpen::FaceEnhancer enhancer(state, device, precision);
+          enhancer.set_cuda_graphs(graphs);
+          const gpen::RetinaFace detector = o.detector_model.empty()
+              ? gpen::RetinaFace(random_retinaface_r50(1), device)
+              : gpen::RetinaFace::load(o.detector_model, device);
+          std::vector<torch::Tensor> frames;
+          for (int i = 0; i < 8; ++i)
+            frames.push_back(torch::randint(0, 256, {3, 1080, 1920}, torch::kUInt8));
+          gpen::FaceDetection face;
+          face.x1 = 760, face.y1 = 340, face.x2 = 1160, face.y2 = 740;
+          for (const int batch : o.batches) {
+            gpen::FrameRestorer restorer(enhancer, nullptr, batch);
+            gpen::RestoreOptions options;
+            std::size_t detected = 0;
+            Row r{gpen::precision_name(precision), "frames", graphs_text, batch, {}, 0};
+            r.timing = time_it(device, 1, 1, [&] {
+              std::uint64_t id = 0;
+              std::size_t done = 0;
+              for (int f = 0; f < o.frames; f += batch) {
+                const int n = std::min(batch, o.frames - f);
+                std::vector<torch::Tensor> chunk;
+                for (int k = 0; k < n; ++k) chunk.push_back(frames[(f + k) % frames.size()]);
+                // Detection on the device, batched like FrameRestorer batches it.
+                const auto found = detector.detect(torch::stack(chunk).to(device), 0.9f, 1500, 1000);
+                for (const auto& faces : found) detected += faces.size();
+                for (int k = 0; k < n; ++k)
+                  restorer.push(id++, chunk[k], std::vector<gpen::FaceDetection>{face});
+                restorer.run(options, false);
+                while (auto out = restorer.pop()) {
+                  if (out->rgb.defined()) out->rgb.cpu();  // the frame back in host memory
+                  ++done;
+                }
+              }
+              restorer.run(options, true);
+              while (auto out = restorer.pop()) {
+                if (out->rgb.defined()) out->rgb.cpu();
+                ++done;
+              }
+              TORCH_CHECK(done == static_cast<std::size_t>(o.frames), "frames lost");
+            });
+            r.per_second = o.frames / r.timing.seconds;
+            r.timing.seconds /= (o.frames + batch - 1) / batch;  // per batch of frames
+            report.row(r, peak_key(precision, o.tf32));
+            std::printf("#   (detector found %.1f faces per frame; each frame restores the one given)\n",
+                        static_cast<double>(detected) / (2.0 * o.frames));
+          }
+        }
+      }
+    }
+    std::printf("# memory: %s\n", cuda ? "device memory of the row's timed runs: peak allocated, or reserved "
+                                          "when larger (a CUDA graph's pool)"
+                                       : "peak resident set of the process so far");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpen-benchmark: %s\n", e.what());

@@ -1,6 +1,7 @@
 #include "batch_policy.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace gpen {
 
@@ -13,6 +14,46 @@ int choose_batch_size(bool is_cuda, const BatchMemoryEstimate& memory, int throu
   int batch = fits >= kMaxBatchSize ? kMaxBatchSize : static_cast<int>(fits);
   if (throughput_cap > 0) batch = std::min(batch, throughput_cap);
   return std::max(batch, 1);
+}
+
+std::vector<int> batch_ladder(int limit) {
+  limit = std::clamp(limit, 1, kMaxBatchSize);
+  std::vector<int> ladder;
+  for (int batch = 1; batch < limit; batch *= 2) ladder.push_back(batch);
+  ladder.push_back(limit);
+  return ladder;
+}
+
+int throughput_knee(const std::vector<ThroughputSample>& samples, double tolerance) {
+  double best = 0;
+  for (const auto& s : samples) best = std::max(best, s.faces_per_second);
+  int knee = 0;
+  for (const auto& s : samples)
+    if (s.faces_per_second >= (1.0 - tolerance) * best && (knee == 0 || s.batch < knee))
+      knee = s.batch;
+  return knee > 0 ? knee : 1;
+}
+
+bool past_the_knee(const std::vector<ThroughputSample>& samples, double tolerance) {
+  if (samples.size() < 2) return false;
+  double best = 0;
+  for (const auto& s : samples) best = std::max(best, s.faces_per_second);
+  return samples.back().faces_per_second < (1.0 - tolerance) * best;
+}
+
+std::string BatchChoice::describe() const {
+  std::string text = "batch " + std::to_string(batch) + " (memory fits " + std::to_string(fits);
+  char buffer[96];
+  std::snprintf(buffer, sizeof buffer, ": %.0f MiB free, %.0f MiB per face",
+                memory.free_bytes / 1048576.0, memory.per_face_bytes / 1048576.0);
+  text += buffer;
+  text += samples.empty() ? ")" : "; faces/s by batch:";
+  for (const auto& s : samples) {
+    std::snprintf(buffer, sizeof buffer, " %d:%.1f", s.batch, s.faces_per_second);
+    text += buffer;
+  }
+  if (!samples.empty()) text += ")";
+  return text;
 }
 
 }  // namespace gpen

@@ -1,8 +1,10 @@
 // How many faces go through the network at once when the user leaves
-// batch-size at 0 (automatic).
+// batch-size at 0 (automatic): pure functions, measured inputs.
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace gpen {
 
@@ -19,5 +21,31 @@ struct BatchMemoryEstimate {
 // 0 means no measured cap) and at kMaxBatchSize.
 int choose_batch_size(bool is_cuda, const BatchMemoryEstimate& memory, int throughput_cap = 0,
                       double headroom = 0.8);
+
+// The batch sizes to measure: 1, 2, 4, ... up to `limit`, and `limit` itself.
+std::vector<int> batch_ladder(int limit);
+
+struct ThroughputSample {
+  int batch = 0;
+  double faces_per_second = 0;
+};
+
+// The knee of a measured throughput curve: the smallest batch whose faces/s
+// is within `tolerance` (a fraction) of the best. Larger batches only add
+// latency and memory there, and past it they are often slower. 1 if empty.
+int throughput_knee(const std::vector<ThroughputSample>& samples, double tolerance = 0.05);
+
+// Whether to stop climbing the ladder: the last sample fell more than
+// `tolerance` below the best so far, so larger batches will not win.
+bool past_the_knee(const std::vector<ThroughputSample>& samples, double tolerance = 0.05);
+
+// What the automatic batch size was chosen from, for logs.
+struct BatchChoice {
+  int batch = 1;
+  int fits = 1;  // the most faces the free memory allows
+  BatchMemoryEstimate memory;
+  std::vector<ThroughputSample> samples;
+  std::string describe() const;
+};
 
 }  // namespace gpen

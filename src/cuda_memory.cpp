@@ -23,6 +23,12 @@ std::optional<std::size_t> cuda_peak_allocated(int device_index) {
   return static_cast<std::size_t>(stats.allocated_bytes[0].peak);
 }
 
+std::optional<std::size_t> cuda_reserved(int device_index) {
+  const auto stats =
+      c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(device_index));
+  return static_cast<std::size_t>(stats.reserved_bytes[0].current);
+}
+
 void cuda_reset_peak(int device_index) {
   c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(device_index));
 }
@@ -33,6 +39,7 @@ void cuda_release_cache() { c10::cuda::CUDACachingAllocator::emptyCache(); }
 
 std::optional<CudaMemoryInfo> cuda_memory_info(int) { return std::nullopt; }
 std::optional<std::size_t> cuda_peak_allocated(int) { return std::nullopt; }
+std::optional<std::size_t> cuda_reserved(int) { return std::nullopt; }
 void cuda_reset_peak(int) {}
 void cuda_release_cache() {}
 

@@ -15,6 +15,9 @@ struct CudaMemoryInfo {
 std::optional<CudaMemoryInfo> cuda_memory_info(int device_index);
 // Peak bytes allocated by LibTorch on the device since the last reset.
 std::optional<std::size_t> cuda_peak_allocated(int device_index);
+// Bytes LibTorch's caching allocator holds from the driver now (CUDA graphs'
+// private pools included, which stay reserved between replays).
+std::optional<std::size_t> cuda_reserved(int device_index);
 void cuda_reset_peak(int device_index);
 // Returns cached blocks to the driver so that free memory reads true.
 void cuda_release_cache();

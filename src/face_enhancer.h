@@ -2,11 +2,13 @@
 // element that knows nothing of GStreamer.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "batch_policy.h"
 #include "checkpoint.h"
 #include "device.h"
 #include "gpen_generator.h"
@@ -15,6 +17,8 @@
 
 namespace gpen {
 
+class CudaGraphRunner;
+
 class FaceEnhancer {
  public:
   // Loads the checkpoint at `model_path` for the requested device and
@@ -22,14 +26,30 @@ class FaceEnhancer {
   FaceEnhancer(const std::string& model_path, const DeviceRequest& device, Precision precision);
   // From tensors already loaded (tests, benchmark).
   FaceEnhancer(const TensorMap& state, torch::Device device, Precision precision);
+  ~FaceEnhancer();
+  FaceEnhancer(const FaceEnhancer&) = delete;
+  FaceEnhancer& operator=(const FaceEnhancer&) = delete;
 
   int model_size() const { return generator_.config().size; }
   torch::Device device() const { return generator_.device(); }
   const GpenGenerator& generator() const { return generator_; }
 
-  // The automatic batch size: 1 on the CPU; on CUDA what free memory allows
-  // by a measured per-face cost, capped at kMaxBatchSize.
+  // The automatic batch size: 1 on the CPU. On CUDA the knee of the
+  // throughput measured over batches of 1, 2, 4, ... up to what the free
+  // memory allows by a measured per-face cost (see batch_policy.h): larger
+  // batches past it add latency and memory, not speed. Measured once per
+  // model, device and precision in a process (about a second or two of
+  // start-up), then cached; batch_choice() says what it was chosen from.
   int automatic_batch_size();
+  const BatchChoice& batch_choice() const { return batch_choice_; }
+
+  // CUDA graphs for the network, on by default on CUDA: each batch size
+  // (at most two) is captured once and replayed.
+  void set_cuda_graphs(bool enabled);
+  bool cuda_graphs() const { return graphs_enabled_; }
+
+  // How often an out-of-memory error has split a batch in halves.
+  int out_of_memory_splits() const { return out_of_memory_splits_; }
 
   // Enhances aligned faces in place: each one is resized to the model size
   // for the network and back, and blended with its original by `strength`
@@ -49,8 +69,14 @@ class FaceEnhancer {
 
  private:
   torch::Tensor run_network(const torch::Tensor& inputs);
+  torch::Tensor forward(const torch::Tensor& inputs);
+  void enhance_aligned_cuda(const std::vector<ImageView>& faces, float strength);
 
   GpenGenerator generator_;
+  std::unique_ptr<CudaGraphRunner> graphs_;
+  bool graphs_enabled_ = false;
+  BatchChoice batch_choice_;
+  int out_of_memory_splits_ = 0;
   double last_batch_seconds_ = 0.0;
 };
 

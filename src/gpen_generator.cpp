@@ -62,6 +62,13 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
   torch::NoGradGuard no_grad;
   const StateReader read(state, device_);
   auto to_compute = [this](const torch::Tensor& t) { return t.to(dtype_).contiguous(); };
+  // cuDNN picks its NHWC kernels (tensor cores, no layout transposes) when the
+  // weights are channels-last too; the CPU keeps the layout its results were
+  // checked in.
+  auto to_conv_weight = [&](const torch::Tensor& t) {
+    const auto w = to_compute(t);
+    return device_.is_cuda() ? w.contiguous(torch::MemoryFormat::ChannelsLast) : w;
+  };
 
   auto load_modulated = [&](const std::string& prefix, bool demodulate, bool upsample) {
     ModulatedConv conv;
@@ -78,7 +85,7 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
       const int p = (4 - 2) - (static_cast<int>(w.size(2)) - 1);
       conv.blur = {read.fp32(prefix + ".blur.kernel"), 1, 1, (p + 1) / 2 + 2 - 1, p / 2 + 1};
     }
-    conv.weight = to_compute(w);
+    conv.weight = to_conv_weight(w);
     return conv;
   };
   auto load_styled = [&](const std::string& prefix, bool upsample) {
@@ -86,12 +93,16 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
     layer.conv = load_modulated(prefix + ".conv", true, upsample);
     layer.noise_weight = to_compute(read.fp32(prefix + ".noise.weight"));
     layer.activate_bias = to_compute(read.fp32(prefix + ".activate.bias"));
+    layer.noise_weight_value = state.at(prefix + ".noise.weight").to(torch::kDouble).item<double>();
+    layer.bias_fp32 = read.fp32(prefix + ".activate.bias");
     return layer;
   };
   auto load_to_rgb = [&](const std::string& prefix, bool has_skip) {
     ToRgb layer;
     layer.conv = load_modulated(prefix + ".conv", false, false);
     layer.bias = to_compute(read.fp32(prefix + ".bias"));
+    layer.bias_fp32 = read.fp32(prefix + ".bias");
+    layer.weight_rows = read.scaled_conv_weight(prefix + ".conv.weight").flatten(1).contiguous();
     layer.has_skip = has_skip;
     if (has_skip) layer.upsample = {read.fp32(prefix + ".upsample.kernel"), 2, 1, 2, 1};
     return layer;
@@ -100,7 +111,7 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
   // Encoder: a 1x1 conv, then blur + stride-2 3x3 convs down to 4x4.
   {
     EncoderStage first;
-    first.weight = to_compute(read.scaled_conv_weight("ecd0.0.0.weight"));
+    first.weight = to_conv_weight(read.scaled_conv_weight("ecd0.0.0.weight"));
     first.activate_bias = to_compute(read.fp32("ecd0.0.1.bias"));
     encoder_.push_back(first);
     for (int j = 1; j <= config_.log_size() - 2; ++j) {
@@ -108,7 +119,7 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
       EncoderStage stage;
       stage.downsample = true;
       stage.blur = {read.fp32(p + "0.kernel"), 1, 1, 2, 2};  // p = (4 - 2) + (3 - 1)
-      stage.weight = to_compute(read.scaled_conv_weight(p + "1.weight"));
+      stage.weight = to_conv_weight(read.scaled_conv_weight(p + "1.weight"));
       stage.activate_bias = to_compute(read.fp32(p + "2.bias"));
       encoder_.push_back(stage);
     }
@@ -129,17 +140,73 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
     convs_.push_back(load_styled("generator.convs." + std::to_string(2 * k + 1), false));
     to_rgbs_.push_back(load_to_rgb("generator.to_rgbs." + std::to_string(k), true));
   }
+  prepare_fast_path();
+}
+
+const char* forward_path_name(ForwardPath path) {
+  switch (path) {
+    case ForwardPath::Exact: return "exact";
+    case ForwardPath::Fast: return "fast";
+    case ForwardPath::Reference: return "reference";
+  }
+  return "?";
+}
+
+ForwardPath GpenGenerator::default_path() const {
+  return device_.is_cuda() ? ForwardPath::Fast : ForwardPath::Exact;
+}
+
+torch::Tensor GpenGenerator::forward(const torch::Tensor& faces) const {
+  return forward(faces, default_path());
+}
+
+torch::Tensor GpenGenerator::forward(const torch::Tensor& faces, ForwardPath path) const {
+  TORCH_CHECK(faces.dim() == 4 && faces.size(1) == 3 && faces.size(2) == config_.size &&
+                  faces.size(3) == config_.size,
+              "GPEN input must be [B, 3, ", config_.size, ", ", config_.size, "], got ",
+              faces.sizes());
+  torch::InferenceMode inference;
+  switch (path) {
+    case ForwardPath::Fast: return forward_fast(faces);
+    case ForwardPath::Reference:
+      TORCH_CHECK(dtype_ == torch::kFloat, "the reference path runs in fp32 only");
+      return forward_exact(faces, /*grouped=*/true);
+    case ForwardPath::Exact: break;
+  }
+  return forward_exact(faces, /*grouped=*/false);
 }
 
 // Modulation is applied to the input and demodulation to the output, with one
 // shared weight for the whole batch: the same arithmetic as the reference's
 // per-sample grouped convolution, but one dense convolution for B faces.
+// `grouped` runs the reference's form instead (fp32).
 torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const torch::Tensor& x,
-                                            const torch::Tensor& style) const {
+                                            const torch::Tensor& style, bool grouped) const {
   const auto batch = x.size(0);
   const auto s = torch::addmm(conv.modulation.bias, style, conv.modulation.weight.t());
-  const auto xs = x * s.to(dtype_).view({batch, -1, 1, 1});
   torch::Tensor out;
+  if (grouped) {
+    // weight[b] = w * s[b] (over input channels), demodulated per output channel.
+    const auto w = conv.upsample ? conv.weight.transpose(0, 1) : conv.weight;  // [out, in, k, k]
+    const auto out_channels = w.size(0), in_channels = w.size(1), k = w.size(2);
+    auto weight = w.unsqueeze(0) * s.view({batch, 1, in_channels, 1, 1});
+    if (conv.demodulate)
+      weight = weight * torch::rsqrt(weight.pow(2).sum({2, 3, 4}) + 1e-8)
+                            .view({batch, out_channels, 1, 1, 1});
+    const auto input = x.reshape({1, batch * in_channels, x.size(2), x.size(3)});
+    if (conv.upsample) {
+      weight = weight.transpose(1, 2).reshape({batch * in_channels, out_channels, k, k});
+      out = F::conv_transpose2d(
+          input, weight, F::ConvTranspose2dFuncOptions().stride(2).groups(batch));
+    } else {
+      weight = weight.reshape({batch * out_channels, in_channels, k, k});
+      out = F::conv2d(input, weight, F::Conv2dFuncOptions().padding(k / 2).groups(batch));
+    }
+    out = out.view({batch, out_channels, out.size(2), out.size(3)});
+    if (conv.upsample) out = upfirdn2d(out, conv.blur);
+    return out;
+  }
+  const auto xs = x * s.to(dtype_).view({batch, -1, 1, 1});
   if (conv.upsample) {
     out = F::conv_transpose2d(xs, conv.weight, F::ConvTranspose2dFuncOptions().stride(2));
   } else {
@@ -155,8 +222,8 @@ torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const tor
 
 torch::Tensor GpenGenerator::styled_conv(const StyledConv& layer, const torch::Tensor& x,
                                          const torch::Tensor& style,
-                                         const torch::Tensor& features) const {
-  auto out = modulated_conv(layer.conv, x, style);
+                                         const torch::Tensor& features, bool grouped) const {
+  auto out = modulated_conv(layer.conv, x, style, grouped);
   // GPEN's NoiseInjection with isconcat: the "noise" is the encoder's features.
   const auto noise = layer.noise_weight * features;
   out = config_.isconcat ? torch::cat({out, noise}, 1) : out + noise;
@@ -164,18 +231,25 @@ torch::Tensor GpenGenerator::styled_conv(const StyledConv& layer, const torch::T
 }
 
 torch::Tensor GpenGenerator::to_rgb(const ToRgb& layer, const torch::Tensor& x,
-                                    const torch::Tensor& style, const torch::Tensor& skip) const {
-  auto out = modulated_conv(layer.conv, x, style) + layer.bias;
+                                    const torch::Tensor& style, const torch::Tensor& skip,
+                                    bool grouped) const {
+  auto out = modulated_conv(layer.conv, x, style, grouped) + layer.bias;
   if (layer.has_skip) out = out + upfirdn2d(skip, layer.upsample);
   return out;
 }
 
-torch::Tensor GpenGenerator::forward(const torch::Tensor& faces) const {
-  TORCH_CHECK(faces.dim() == 4 && faces.size(1) == 3 && faces.size(2) == config_.size &&
-                  faces.size(3) == config_.size,
-              "GPEN input must be [B, 3, ", config_.size, ", ", config_.size, "], got ",
-              faces.sizes());
-  torch::InferenceMode inference;
+torch::Tensor GpenGenerator::style_vector(const torch::Tensor& encoded) const {
+  // The style path is small and sensitive; it stays in fp32 whatever the precision.
+  const auto batch = encoded.size(0);
+  auto style = torch::mm(encoded.reshape({batch, -1}).to(torch::kFloat), final_linear_.weight.t());
+  style = fused_leaky_relu(style, final_linear_.bias);
+  style = pixel_norm(style);
+  for (const auto& layer : style_mlp_)
+    style = fused_leaky_relu(torch::mm(style, layer.weight.t()), layer.bias);
+  return style;
+}
+
+torch::Tensor GpenGenerator::forward_exact(const torch::Tensor& faces, bool grouped) const {
   const auto batch = faces.size(0);
   auto x = faces.to(device_, dtype_);
 
@@ -190,27 +264,21 @@ torch::Tensor GpenGenerator::forward(const torch::Tensor& faces) const {
     x = fused_leaky_relu(x, stage.activate_bias);
     features.push_back(x);
   }
-
-  // The style path is small and sensitive; it stays in fp32 whatever the precision.
-  auto style = torch::mm(x.reshape({batch, -1}).to(torch::kFloat), final_linear_.weight.t());
-  style = fused_leaky_relu(style, final_linear_.bias);
-  style = pixel_norm(style);
-  for (const auto& layer : style_mlp_)
-    style = fused_leaky_relu(torch::mm(style, layer.weight.t()), layer.bias);
+  const auto style = style_vector(x);
 
   // Features from coarse (4x4) to fine; each resolution feeds both its convs.
   const auto level = [&](std::size_t i) -> const torch::Tensor& {
     return features[features.size() - 1 - i];
   };
   auto out = constant_input_.expand({batch, -1, -1, -1});
-  out = styled_conv(conv1_, out, style, level(0));
-  auto skip = to_rgb(to_rgb1_, out, style, torch::Tensor());
+  out = styled_conv(conv1_, out, style, level(0), grouped);
+  auto skip = to_rgb(to_rgb1_, out, style, torch::Tensor(), grouped);
   for (std::size_t k = 0; k < to_rgbs_.size(); ++k) {
-    out = styled_conv(convs_[2 * k], out, style, level(k + 1));
-    out = styled_conv(convs_[2 * k + 1], out, style, level(k + 1));
-    skip = to_rgb(to_rgbs_[k], out, style, skip);
+    out = styled_conv(convs_[2 * k], out, style, level(k + 1), grouped);
+    out = styled_conv(convs_[2 * k + 1], out, style, level(k + 1), grouped);
+    skip = to_rgb(to_rgbs_[k], out, style, skip, grouped);
   }
-  return skip.to(torch::kFloat);
+  return skip.to(torch::kFloat).contiguous();
 }
 
 }  // namespace gpen

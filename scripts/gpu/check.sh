@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One pass on a CUDA machine: describe it, build (scripts/gpu/build.sh), run
+# the whole test suite, then the benchmark. Logs go to LOG_DIR.
+#
+#   scripts/gpu/check.sh DEBS_DIR LOG_DIR [benchmark options...]
+#
+# STEPS (default "probe build test bench") picks the steps to run.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+debs=${1:?usage: check.sh DEBS_DIR LOG_DIR [benchmark options]}
+logs=${2:?usage: check.sh DEBS_DIR LOG_DIR [benchmark options]}
+shift 2
+steps=${STEPS:-probe build test bench}
+mkdir -p "$logs"
+cd "$root"
+status=0
+
+has() { [[ " $steps " == *" $1 "* ]]; }
+
+if has probe; then
+  {
+    grep -E '^(PRETTY_NAME|VERSION)=' /etc/os-release
+    uname -r
+    g++ --version | head -n 1
+    ldd --version | head -n 1
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv
+    python3 -c 'import os, torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
+                "cudnn", torch.backends.cudnn.version(), "cxx11abi", torch._C._GLIBCXX_USE_CXX11_ABI,
+                os.path.dirname(torch.__file__))'
+    for tool in pkg-config meson ninja nvcc cmake ccache; do
+      printf '%s: %s\n' "$tool" "$(command -v $tool || echo none)"
+    done
+    nproc
+  } 2>&1 | tee "$logs/probe.txt"
+fi
+
+if has build; then
+  start=$SECONDS
+  if scripts/gpu/build.sh "$debs" build-cuda > "$logs/build.log" 2>&1; then
+    echo "build: ok in $((SECONDS - start)) s"
+  else
+    echo "build: FAILED after $((SECONDS - start)) s"; tail -n 60 "$logs/build.log"; exit 1
+  fi
+fi
+
+if has test; then
+  start=$SECONDS
+  scripts/gpu/with-deps.sh meson test -C build-cuda --print-errorlogs \
+    --num-processes "$(nproc)" > "$logs/test.log" 2>&1 || status=1
+  # The unit tests' own lines for the CUDA cases, then meson's summary.
+  for t in build-cuda/meson-logs/testlog.txt; do
+    grep -E '^\[ +(OK|FAILED|SKIPPED) +\] .*(Cuda|CUDA|Precision|Batched)' "$t" | sort -u
+  done
+  grep -E '^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass):' "$logs/test.log"
+  grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT)' "$logs/test.log"
+  echo "test: $((SECONDS - start)) s"
+fi
+
+if has bench; then
+  scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark "$@" 2>&1 | tee "$logs/bench.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+exit $status

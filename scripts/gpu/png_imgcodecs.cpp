@@ -1,0 +1,179 @@
+// cv::imread for PNG files only, over libpng: what the test suite needs of
+// OpenCV's imgcodecs, for a machine that cannot carry Debian's
+// libopencv-imgcodecs406 (it links GDAL and about 100 other libraries, 55 MiB
+// of packages). scripts/gpu/build.sh builds it as libopencv_imgcodecs.so.406
+// only when that library is missing; it is never part of the project's build.
+//
+// It follows OpenCV 4.6's imread type rules, PngDecoder's libpng
+// transformations and its EXIF orientation, so the pixels are the ones OpenCV
+// returns (scripts/gpu/check-png-imgcodecs.sh compares the two on a Debian
+// machine). Anything else (other formats, reduced reads) is refused with a
+// message and an empty Mat, so a test that needs it fails instead of reading
+// other pixels.
+#include <png.h>
+
+#include <csetjmp>
+#include <cstdio>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+namespace cv {
+namespace {
+
+Mat refuse(const String& filename, const char* why) {
+  std::fprintf(stderr, "png_imgcodecs: cannot read %s: %s\n", filename.c_str(), why);
+  return Mat();
+}
+
+// The Mat type OpenCV's PngDecoder::readHeader reports for a PNG.
+int decoder_type(int color_type, int bit_depth, bool has_transparency) {
+  int channels = 1;
+  switch (color_type) {
+    case PNG_COLOR_TYPE_RGB:
+    case PNG_COLOR_TYPE_PALETTE:
+      channels = has_transparency ? 4 : 3;
+      break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+      channels = 4;
+      break;
+    default:
+      channels = 1;
+  }
+  return CV_MAKETYPE(bit_depth == 16 ? CV_16U : CV_8U, channels);
+}
+
+// imread's rule for the type it asks the decoder for.
+int requested_type(int type, int flags) {
+  if (flags == IMREAD_UNCHANGED) return type;
+  if ((flags & IMREAD_ANYDEPTH) == 0) type = CV_MAKETYPE(CV_8U, CV_MAT_CN(type));
+  const bool color = (flags & IMREAD_COLOR) != 0 ||
+                     ((flags & IMREAD_ANYCOLOR) != 0 && CV_MAT_CN(type) > 1);
+  return CV_MAKETYPE(CV_MAT_DEPTH(type), color ? 3 : 1);
+}
+
+// The EXIF orientation tag (0x0112) of IFD0, 1 (as stored) when absent.
+int exif_orientation(const unsigned char* data, png_uint_32 size) {
+  if (size < 8) return 1;
+  const bool little = data[0] == 'I' && data[1] == 'I';
+  auto u16 = [&](png_uint_32 at) -> unsigned {
+    return little ? data[at] | data[at + 1] << 8 : data[at] << 8 | data[at + 1];
+  };
+  auto u32 = [&](png_uint_32 at) -> png_uint_32 {
+    return little ? u16(at) | static_cast<png_uint_32>(u16(at + 2)) << 16
+                  : static_cast<png_uint_32>(u16(at)) << 16 | u16(at + 2);
+  };
+  const png_uint_32 ifd = u32(4);
+  if (ifd > size - 2) return 1;
+  const unsigned entries = u16(ifd);
+  for (unsigned i = 0; i < entries; ++i) {
+    const png_uint_32 at = ifd + 2 + 12 * i;
+    if (at + 12 > size) break;
+    if (u16(at) == 0x0112) return static_cast<int>(u16(at + 8));
+  }
+  return 1;
+}
+
+// imgcodecs' ExifTransform.
+void apply_orientation(Mat& image, int orientation) {
+  switch (orientation) {
+    case 2: flip(image, image, 1); break;
+    case 3: flip(image, image, -1); break;
+    case 4: flip(image, image, 0); break;
+    case 5: transpose(image, image); break;
+    case 6: transpose(image, image); flip(image, image, 1); break;
+    case 7: transpose(image, image); flip(image, image, -1); break;
+    case 8: transpose(image, image); flip(image, image, 0); break;
+    default: break;
+  }
+}
+
+struct PngRead {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  png_infop end = nullptr;
+  ~PngRead() { png_destroy_read_struct(&png, &info, &end); }
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+Mat imread(const String& filename, int flags) {
+  if (flags != IMREAD_UNCHANGED && (flags & ~(IMREAD_ANYDEPTH | IMREAD_COLOR | IMREAD_ANYCOLOR |
+                                                   IMREAD_IGNORE_ORIENTATION)) != 0)
+    return refuse(filename, "flags other than COLOR, GRAYSCALE, UNCHANGED, ANYDEPTH, ANYCOLOR, IGNORE_ORIENTATION");
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
+  if (!file) return Mat();  // as OpenCV: a missing file is an empty Mat
+  unsigned char signature[8] = {};
+  if (std::fread(signature, 1, 8, file.get()) != 8 || png_sig_cmp(signature, 0, 8) != 0)
+    return refuse(filename, "not a PNG file");
+
+  PngRead r;
+  r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  if (!r.png) return refuse(filename, "libpng failed");
+  r.info = png_create_info_struct(r.png);
+  r.end = png_create_info_struct(r.png);
+  if (!r.info || !r.end) return refuse(filename, "libpng failed");
+
+  Mat image;
+  std::vector<png_bytep> rows;
+  if (setjmp(png_jmpbuf(r.png))) return refuse(filename, "corrupt PNG");
+  png_init_io(r.png, file.get());
+  png_set_sig_bytes(r.png, 8);
+  png_read_info(r.png, r.info);
+  png_uint_32 width = 0, height = 0;
+  int bit_depth = 0, color_type = 0;
+  png_get_IHDR(r.png, r.info, &width, &height, &bit_depth, &color_type, nullptr, nullptr, nullptr);
+  png_bytep trans = nullptr;
+  int num_trans = 0;
+  png_color_16p trans_values = nullptr;
+  png_get_tRNS(r.png, r.info, &trans, &num_trans, &trans_values);
+  const int type = requested_type(decoder_type(color_type, bit_depth, num_trans > 0), flags);
+  image.create(static_cast<int>(height), static_cast<int>(width), type);
+
+  // PngDecoder::readData's transformations, in its order.
+  if (image.depth() == CV_8U && bit_depth == 16)
+    png_set_strip_16(r.png);
+  else
+    png_set_swap(r.png);  // little-endian host
+  if (image.channels() < 4)
+    png_set_strip_alpha(r.png);
+  else
+    png_set_tRNS_to_alpha(r.png);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(r.png);
+  if ((color_type & PNG_COLOR_MASK_COLOR) == 0 && bit_depth < 8)
+    png_set_expand_gray_1_2_4_to_8(r.png);
+  const bool color = image.channels() > 1;
+  if ((color_type & PNG_COLOR_MASK_COLOR) && color)
+    png_set_bgr(r.png);
+  else if (color)
+    png_set_gray_to_rgb(r.png);
+  else
+    png_set_rgb_to_gray(r.png, 1, 0.299, 0.587);
+  png_set_interlace_handling(r.png);
+  png_read_update_info(r.png, r.info);
+
+  rows.resize(height);
+  for (png_uint_32 y = 0; y < height; ++y) rows[y] = image.ptr(static_cast<int>(y));
+  png_read_image(r.png, rows.data());
+  png_read_end(r.png, r.end);
+
+  // EXIF may come before or after the image data; UNCHANGED reads ignore it.
+  if (flags != IMREAD_UNCHANGED && (flags & IMREAD_IGNORE_ORIENTATION) == 0) {
+    png_uint_32 exif_size = 0;
+    png_bytep exif = nullptr;
+    if (png_get_valid(r.png, r.info, PNG_INFO_eXIf))
+      png_get_eXIf_1(r.png, r.info, &exif_size, &exif);
+    else if (png_get_valid(r.png, r.end, PNG_INFO_eXIf))
+      png_get_eXIf_1(r.png, r.end, &exif_size, &exif);
+    if (exif) apply_orientation(image, exif_orientation(exif, exif_size));
+  }
+  return image;
+}
+
+}  // namespace cv

@@ -1,0 +1,151 @@
+#include "fused_epilogue.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include <torch/torch.h>
+
+#ifdef GPEN_WITH_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "fused_epilogue_kernel.h"
+#endif
+
+namespace gpen {
+namespace {
+
+constexpr auto kChannelsLast = torch::MemoryFormat::ChannelsLast;
+
+// The definition, op by op in fp32 (CPU, and CUDA without the kernel).
+EpilogueOutputs with_aten(const EpilogueInputs& in) {
+  const auto dtype = in.conv.scalar_type();
+  auto v = in.conv.to(torch::kFloat);
+  if (in.blur != nullptr) v = upfirdn2d(v, *in.blur);
+  const auto batch = v.size(0);
+  if (in.out_scale.defined()) v = v * in.out_scale.view({batch, -1, 1, 1});
+  if (in.features.defined()) {
+    const auto noise = in.features.to(torch::kFloat) * in.noise_weight;
+    v = in.concat ? torch::cat({v, noise}, 1) : v + noise;
+  }
+  if (in.activate) v = torch::leaky_relu(v + in.bias.view({1, -1, 1, 1}), 0.2) * std::sqrt(2.0);
+  EpilogueOutputs out;
+  if (in.next_scale.defined()) {
+    out.scaled = (v * in.next_scale.view({batch, -1, 1, 1})).to(dtype).contiguous(kChannelsLast);
+    if (in.want_plain) out.plain = v.to(dtype).contiguous(kChannelsLast);
+  } else {
+    out.scaled = v.to(dtype).contiguous(kChannelsLast);
+    if (in.want_plain) out.plain = out.scaled;
+  }
+  return out;
+}
+
+#ifdef GPEN_WITH_CUDA_KERNELS
+
+bool aligned_pairs(const torch::Tensor& t) {
+  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % (2 * t.element_size()) == 0;
+}
+
+const float* float_pointer(const torch::Tensor& t) {
+  return t.defined() ? t.data_ptr<float>() : nullptr;
+}
+
+// The kernel reads channel pairs of channels-last buffers: it needs even
+// channel counts, 4x4 blurs and matching dtypes; anything else takes ATen.
+bool kernel_applies(const EpilogueInputs& in) {
+  const auto dtype = in.conv.scalar_type();
+  if (dtype != torch::kFloat && dtype != torch::kHalf && dtype != torch::kBFloat16) return false;
+  if (in.conv.size(1) % 2 != 0) return false;
+  if (in.features.defined() &&
+      (in.features.scalar_type() != dtype || in.features.size(1) != in.conv.size(1)))
+    return false;
+  if (in.blur != nullptr &&
+      (in.blur->up != 1 || in.blur->down != 1 || !in.blur_taps.defined() ||
+       in.blur_taps.numel() != 16 || in.blur->pad0 != in.blur->pad1))
+    return false;
+  return true;
+}
+
+torch::Tensor contiguous_float(const torch::Tensor& t) {
+  return t.defined() ? t.to(torch::kFloat).contiguous() : t;
+}
+
+EpilogueOutputs with_kernel(const EpilogueInputs& in) {
+  const c10::cuda::CUDAGuard guard(in.conv.device());
+  const auto conv = in.conv.contiguous(kChannelsLast);
+  const auto features = in.features.defined() ? in.features.contiguous(kChannelsLast) : in.features;
+  const auto out_scale = contiguous_float(in.out_scale);
+  const auto bias = contiguous_float(in.bias);
+  const auto next_scale = contiguous_float(in.next_scale);
+  const auto taps = contiguous_float(in.blur_taps);
+
+  const auto batch = conv.size(0), channels = conv.size(1);
+  const auto height = in.blur ? conv.size(2) + 2 * in.blur->pad0 - 3 : conv.size(2);
+  const auto width = in.blur ? conv.size(3) + 2 * in.blur->pad0 - 3 : conv.size(3);
+  const auto out_channels = features.defined() && in.concat ? 2 * channels : channels;
+  if (in.activate)
+    TORCH_CHECK(bias.numel() == out_channels, "fused_epilogue: bias has ", bias.numel(),
+                " values for ", out_channels, " channels");
+  if (features.defined())
+    TORCH_CHECK(features.size(0) == batch && features.size(2) == height &&
+                    features.size(3) == width,
+                "fused_epilogue: features ", features.sizes(), " do not match the output");
+
+  const auto options = conv.options().memory_format(kChannelsLast);
+  EpilogueOutputs out;
+  out.scaled = torch::empty({batch, out_channels, height, width}, options);
+  const bool separate_plain = in.want_plain && next_scale.defined();
+  if (separate_plain) out.plain = torch::empty_like(out.scaled);
+
+  cuda::EpilogueKernelArgs a;
+  a.type = conv.scalar_type() == torch::kHalf       ? cuda::ElementType::F16
+           : conv.scalar_type() == torch::kBFloat16 ? cuda::ElementType::BF16
+                                                    : cuda::ElementType::F32;
+  a.batch = batch;
+  a.height = height;
+  a.width = width;
+  a.conv_channels = static_cast<int>(channels);
+  a.out_channels = static_cast<int>(out_channels);
+  a.conv = conv.data_ptr();
+  a.conv_height = conv.size(2);
+  a.conv_width = conv.size(3);
+  a.blur_taps = in.blur ? taps.data_ptr<float>() : nullptr;
+  a.blur_pad = in.blur ? in.blur->pad0 : 0;
+  a.out_scale = float_pointer(out_scale);
+  a.features = features.defined() ? features.data_ptr() : nullptr;
+  a.noise_weight = static_cast<float>(in.noise_weight);
+  a.concat = in.concat;
+  a.activate = in.activate;
+  a.bias = in.activate ? bias.data_ptr<float>() : nullptr;
+  a.next_scale = float_pointer(next_scale);
+  a.out = out.scaled.data_ptr();
+  a.out_plain = separate_plain ? out.plain.data_ptr() : nullptr;
+  a.stream = c10::cuda::getCurrentCUDAStream(conv.device().index()).stream();
+  TORCH_CHECK(aligned_pairs(conv) && (!features.defined() || aligned_pairs(features)),
+              "fused_epilogue: misaligned input");
+  const char* error = cuda::launch_fused_epilogue(a);
+  TORCH_CHECK(error[0] == '\0', "fused_epilogue kernel: ", error);
+  if (in.want_plain && !separate_plain) out.plain = out.scaled;
+  return out;
+}
+
+#endif
+
+}  // namespace
+
+bool fused_epilogue_has_cuda_kernel() {
+#ifdef GPEN_WITH_CUDA_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
+
+EpilogueOutputs fused_epilogue(const EpilogueInputs& in) {
+#ifdef GPEN_WITH_CUDA_KERNELS
+  if (in.conv.is_cuda() && kernel_applies(in)) return with_kernel(in);
+#endif
+  return with_aten(in);
+}
+
+}  // namespace gpen

@@ -1,0 +1,69 @@
+#include "pixel_transfer.h"
+
+#include <cstring>
+
+#include <torch/torch.h>
+
+#ifdef GPEN_WITH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace gpen {
+namespace {
+
+std::int64_t byte_count(const ImageView& v) {
+  return (static_cast<std::int64_t>(v.height) - 1) * v.row_stride +
+         static_cast<std::int64_t>(v.width) * v.pixel_stride;
+}
+
+torch::Tensor pinned_bytes(std::int64_t count) {
+  return torch::empty({count}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true));
+}
+
+}  // namespace
+
+DeviceImage::DeviceImage(const ImageView& view, torch::Device device) : view_(view) {
+  TORCH_CHECK(device.is_cuda(), "DeviceImage is for CUDA devices");
+  auto host = pinned_bytes(byte_count(view));
+  std::memcpy(host.data_ptr(), view.data, static_cast<std::size_t>(host.numel()));
+  // The caching host allocator keeps `host` until the copy has run.
+  bytes_ = host.to(device, /*non_blocking=*/true);
+}
+
+torch::Tensor DeviceImage::pixels() const {
+  return bytes_.as_strided({view_.height, view_.width, view_.pixel_stride},
+                           {view_.row_stride, view_.pixel_stride, 1});
+}
+
+torch::Tensor DeviceImage::rgb() const {
+  const auto channels = torch::tensor({view_.red, view_.green, view_.blue},
+                                      torch::TensorOptions().dtype(torch::kLong))
+                            .to(bytes_.device(), /*non_blocking=*/true);
+  return pixels().index_select(2, channels).permute({2, 0, 1});
+}
+
+void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
+  const auto& v = image.view();
+  TORCH_CHECK(rgb.dim() == 3 && rgb.size(0) == 3 && rgb.size(1) == v.height &&
+                  rgb.size(2) == v.width,
+              "PixelDownloads: ", rgb.sizes(), " does not fit a ", v.width, "x", v.height, " image");
+  auto bytes = image.bytes().clone();
+  auto pixels = bytes.as_strided({v.height, v.width, v.pixel_stride}, {v.row_stride, v.pixel_stride, 1});
+  const int offsets[3] = {v.red, v.green, v.blue};
+  for (int c = 0; c < 3; ++c) pixels.select(2, offsets[c]).copy_(rgb[c]);
+  auto host = pinned_bytes(bytes.numel());
+  host.copy_(bytes, /*non_blocking=*/true);
+  pending_.push_back({v, host});
+  device_index_ = bytes.device().index();
+}
+
+void PixelDownloads::finish() {
+#ifdef GPEN_WITH_CUDA
+  if (!pending_.empty()) c10::cuda::getCurrentCUDAStream(device_index_).synchronize();
+#endif
+  for (const auto& p : pending_)
+    std::memcpy(p.view.data, p.host.data_ptr(), static_cast<std::size_t>(p.host.numel()));
+  pending_.clear();
+}
+
+}  // namespace gpen

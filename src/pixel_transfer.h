@@ -1,0 +1,52 @@
+// Interleaved 8-bit images to and from a CUDA device as whole byte ranges:
+// one copy through pinned memory each way (asynchronous, so a batch's
+// uploads queue behind each other and its downloads wait for one
+// synchronisation), with channel order, pixel stride and row padding
+// handled on the device instead of by the CPU.
+#pragma once
+
+#include <vector>
+
+#include <torch/types.h>
+
+#include "image_tensor.h"
+
+namespace gpen {
+
+// An image's bytes on the device; `rgb()` reads its colour channels there.
+class DeviceImage {
+ public:
+  // Queues the upload of `view`'s bytes (rows and their padding) on the
+  // current stream; the view must stay valid until then only.
+  DeviceImage(const ImageView& view, torch::Device device);
+
+  // [3, H, W] uint8 RGB on the device.
+  torch::Tensor rgb() const;
+  const ImageView& view() const { return view_; }
+  const torch::Tensor& bytes() const { return bytes_; }
+
+ private:
+  torch::Tensor pixels() const;  // [H, W, pixel_stride] over bytes_
+  ImageView view_;
+  torch::Tensor bytes_;  // uint8 [(H - 1) * row_stride + W * pixel_stride]
+};
+
+// Writes device results back into their images: add() queues each copy,
+// finish() waits once and copies into the images. Only the colour bytes
+// change: the rest is written back as it was read.
+class PixelDownloads {
+ public:
+  // `rgb`: [3, H, W] uint8 on the device, for `image`'s view.
+  void add(const DeviceImage& image, const torch::Tensor& rgb);
+  void finish();
+
+ private:
+  struct Pending {
+    ImageView view;
+    torch::Tensor host;  // pinned
+  };
+  std::vector<Pending> pending_;
+  int device_index_ = -1;
+};
+
+}  // namespace gpen

@@ -1,0 +1,338 @@
+// CUDA checks of the generator (skipped where this build or machine has no
+// CUDA): the fused kernel against its ATen definition, the fast path against
+// the exact one, fp16 and bf16 within 40 dB PSNR of fp32, batch invariance,
+// and CUDA graph replay.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#ifdef GPEN_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include "checkpoint.h"
+#include "cuda_graph_runner.h"
+#include "cuda_memory.h"
+#include "face_enhancer.h"
+#include "fused_epilogue.h"
+#include "gpen_config.h"
+#include "gpen_generator.h"
+
+namespace {
+
+const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
+
+#define REQUIRE_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+const torch::Device kCuda(torch::kCUDA, 0);
+
+// PSNR of `out` against `ref` over the reference's own range of values.
+double psnr(const torch::Tensor& ref, const torch::Tensor& out) {
+  const auto r = ref.to(torch::kCPU, torch::kDouble), o = out.to(torch::kCPU, torch::kDouble);
+  const double range = (r.max() - r.min()).item<double>();
+  const double mse = (r - o).pow(2).mean().item<double>();
+  return mse == 0.0 ? INFINITY : 10.0 * std::log10(range * range / mse);
+}
+
+double relative_max_diff(const torch::Tensor& ref, const torch::Tensor& out) {
+  const auto r = ref.to(torch::kCPU, torch::kFloat), o = out.to(torch::kCPU, torch::kFloat);
+  return (r - o).abs().max().item<double>() / r.abs().max().item<double>();
+}
+
+// fp32 that is fp32: cuDNN would otherwise run fp32 convolutions as TF32.
+class NoTf32 {
+ public:
+  NoTf32() : saved_(at::globalContext().allowTF32CuDNN()) {
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+  ~NoTf32() { at::globalContext().setAllowTF32CuDNN(saved_); }
+
+ private:
+  bool saved_;
+};
+
+const char* name(gpen::Precision p) { return gpen::precision_name(p); }
+
+TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
+  REQUIRE_CUDA();
+  std::printf("fused CUDA kernel compiled in: %s\n",
+              gpen::fused_epilogue_has_cuda_kernel() ? "yes" : "no (ATen on CUDA)");
+  torch::manual_seed(1);
+  const std::int64_t batch = 2, side = 5;
+  gpen::FirFilter blur{torch::rand({4, 4}), 1, 1, 1, 1};
+  const auto taps = torch::flip(blur.kernel, {0, 1}).contiguous();
+  // 6 channels take the kernel's paired loads, 16 its 16-byte packets.
+  for (const std::int64_t channels : {6, 16})
+  for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16}) {
+    for (const bool with_blur : {false, true}) {
+      for (const int noise : {0, 1, 2, 3}) {  // none, concatenated, added; 3: a plain blur
+        for (const bool with_next : {false, true}) {
+          if (noise == 3 && (with_next || !with_blur)) continue;
+          SCOPED_TRACE(testing::Message() << "channels " << channels << " dtype " << dtype
+                                          << " blur " << with_blur << " noise " << noise
+                                          << " next " << with_next);
+          // A transposed stride-2 conv makes 2n+1 pixels; the blur (pad 1) 2n.
+          const std::int64_t conv_side = with_blur ? 2 * side + 1 : side;
+          const std::int64_t out_side = with_blur ? 2 * side : side;
+          const std::int64_t out_channels = noise == 1 ? 2 * channels : channels;
+          gpen::EpilogueInputs cpu;
+          cpu.conv = (torch::randn({batch, channels, conv_side, conv_side}) * 3).to(dtype);
+          if (with_blur) {
+            cpu.blur = &blur;
+            cpu.blur_taps = taps;
+          }
+          cpu.activate = noise != 3;
+          if (noise != 3) cpu.out_scale = torch::rand({batch, channels}) + 0.5;
+          if (noise == 1 || noise == 2)
+            cpu.features = torch::randn({batch, channels, out_side, out_side}).to(dtype);
+          cpu.noise_weight = 0.7;
+          cpu.concat = noise == 1;
+          cpu.bias = torch::randn({out_channels});
+          if (with_next) cpu.next_scale = torch::rand({batch, out_channels}) * 2 - 1;
+          cpu.want_plain = true;
+
+          gpen::EpilogueInputs gpu = cpu;
+          gpu.conv = cpu.conv.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
+          gpu.blur_taps = taps.to(kCuda);
+          if (noise != 3) gpu.out_scale = cpu.out_scale.to(kCuda);
+          if (noise == 1 || noise == 2)
+            gpu.features = cpu.features.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
+          gpu.bias = cpu.bias.to(kCuda);
+          if (with_next) gpu.next_scale = cpu.next_scale.to(kCuda);
+
+          const auto expected = gpen::fused_epilogue(cpu);
+          const auto got = gpen::fused_epilogue(gpu);
+          ASSERT_EQ(got.scaled.sizes(), expected.scaled.sizes());
+          EXPECT_EQ(got.scaled.scalar_type(), dtype);
+          EXPECT_TRUE(got.scaled.is_contiguous(torch::MemoryFormat::ChannelsLast));
+          // Both compute in fp32 and round once: at most a unit in the last place.
+          const double tolerance = dtype == torch::kFloat ? 1e-5 : dtype == torch::kHalf ? 1e-3 : 8e-3;
+          EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+          EXPECT_LE(relative_max_diff(expected.plain, got.plain), tolerance);
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaGenerator, EveryPathMatchesTheReferenceFixtureInFp32) {
+  REQUIRE_CUDA();
+  const NoTf32 exact_fp32;
+  const auto tensors = gpen::load_checkpoint(kDir + "gpen-64_tensors.pt");
+  const gpen::GpenGenerator g(gpen::load_checkpoint(kDir + "gpen-64.pth"), kCuda,
+                              gpen::Precision::Fp32);
+  EXPECT_EQ(g.default_path(), gpen::ForwardPath::Fast);
+  for (const auto path :
+       {gpen::ForwardPath::Exact, gpen::ForwardPath::Fast, gpen::ForwardPath::Reference}) {
+    const auto out = g.forward(tensors.at("input").to(kCuda), path);
+    ASSERT_TRUE(out.is_cuda());
+    const double diff = (out.cpu() - tensors.at("output")).abs().max().item<double>();
+    std::printf("CUDA %-9s path: max |ours - reference| = %.3g\n", gpen::forward_path_name(path),
+                diff);
+    EXPECT_LE(diff, 1e-4) << gpen::forward_path_name(path);
+  }
+}
+
+// fp16 and bf16 against fp32 (TF32 off), for a model and input.
+void expect_half_precision_close(const std::string& what, const gpen::TensorMap& state,
+                                 const torch::Tensor& input) {
+  torch::Tensor reference;
+  {
+    const NoTf32 exact_fp32;
+    const gpen::GpenGenerator g(state, kCuda, gpen::Precision::Fp32);
+    reference = g.forward(input.to(kCuda), gpen::ForwardPath::Exact);
+  }
+  for (const auto precision : {gpen::Precision::Fp16, gpen::Precision::Bf16}) {
+    const gpen::GpenGenerator g(state, kCuda, precision);
+    const auto out = g.forward(input.to(kCuda));
+    ASSERT_TRUE(torch::isfinite(out).all().item<bool>()) << what << " " << name(precision);
+    const double db = psnr(reference, out);
+    std::printf("%s %s: PSNR %.1f dB against fp32\n", what.c_str(), name(precision), db);
+    testing::Test::RecordProperty(what + "_" + name(precision) + "_psnr_db", std::to_string(db));
+    EXPECT_GE(db, 40.0) << what << " " << name(precision);
+  }
+}
+
+TEST(CudaGenerator, HalfPrecisionIsWithin40dBOfFp32OnTheFixture) {
+  REQUIRE_CUDA();
+  const auto tensors = gpen::load_checkpoint(kDir + "gpen-64_tensors.pt");
+  expect_half_precision_close("gpen-64 fixture", gpen::load_checkpoint(kDir + "gpen-64.pth"),
+                              tensors.at("input"));
+}
+
+TEST(CudaGenerator, HalfPrecisionIsWithin40dBOfFp32On512Shapes) {
+  REQUIRE_CUDA();
+  torch::manual_seed(2);
+  expect_half_precision_close(
+      "gpen-512 random",
+      gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-512"), 7),
+      torch::rand({2, 3, 512, 512}) * 2 - 1);
+}
+
+TEST(CudaGenerator, HalfPrecisionIsWithin40dBOfFp32On1024Shapes) {
+  REQUIRE_CUDA();
+  torch::manual_seed(3);
+  expect_half_precision_close(
+      "gpen-1024 random",
+      gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-1024"), 8),
+      torch::rand({1, 3, 1024, 1024}) * 2 - 1);
+}
+
+TEST(CudaGenerator, BatchedEqualsOneAtATime) {
+  REQUIRE_CUDA();
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 9);
+  torch::manual_seed(4);
+  const auto input = (torch::rand({4, 3, 256, 256}) * 2 - 1).to(kCuda);
+  for (const auto precision :
+       {gpen::Precision::Fp32, gpen::Precision::Fp16, gpen::Precision::Bf16}) {
+    const gpen::GpenGenerator g(state, kCuda, precision);
+    const auto batched = g.forward(input);
+    for (int i = 0; i < 4; ++i) {
+      const auto single = g.forward(input.slice(0, i, i + 1));
+      // Batch sizes may get different cuDNN algorithms: equal up to rounding.
+      const double db = psnr(single, batched.slice(0, i, i + 1));
+      EXPECT_GE(db, precision == gpen::Precision::Fp32 ? 60.0 : 45.0)
+          << name(precision) << " face " << i;
+    }
+  }
+}
+
+TEST(CudaGraphRunner, ReplaysWhatTheGeneratorComputes) {
+  REQUIRE_CUDA();
+  const gpen::GpenGenerator g(
+      gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 10), kCuda,
+      gpen::Precision::Fp16);
+  gpen::CudaGraphRunner runner(g, /*max_graphs=*/2);
+  ASSERT_TRUE(runner.uses_graphs());
+  torch::manual_seed(5);
+  for (int round = 0; round < 3; ++round) {
+    // New inputs each time: the graph must read them, not its first ones.
+    const auto input = (torch::rand({3, 3, 256, 256}) * 2 - 1).to(kCuda);
+    const auto eager = g.forward(input);
+    const auto replayed = runner.forward(input);
+    EXPECT_GE(psnr(eager, replayed), 60.0) << "round " << round;
+  }
+  EXPECT_EQ(runner.graphs(), 1);
+  // A second size gets its own graph, a third runs eagerly.
+  runner.forward(torch::zeros({1, 3, 256, 256}, kCuda));
+  runner.forward(torch::zeros({2, 3, 256, 256}, kCuda));
+  EXPECT_EQ(runner.graphs(), 2);
+}
+
+// A 1-level tolerance: rounding to 8 bits may fall either side of a half.
+TEST(CudaFaceEnhancer, AlignedFacesMatchTheCpuAndKeepTheirOtherBytes) {
+  REQUIRE_CUDA();
+  const NoTf32 exact_fp32;
+  const auto state = gpen::load_checkpoint(kDir + "gpen-64.pth");
+  gpen::FaceEnhancer cuda(state, kCuda, gpen::Precision::Fp32);
+  gpen::FaceEnhancer cpu(state, torch::kCPU, gpen::Precision::Fp32);
+  // Two 70x50 BGRx faces with 12 bytes of row padding, random bytes.
+  const int width = 70, height = 50, stride = width * 4 + 12;
+  torch::manual_seed(6);
+  const auto original = torch::randint(0, 256, {2, height * stride}, torch::kUInt8);
+  auto on_cuda = original.clone(), on_cpu = original.clone();
+  auto views = [&](torch::Tensor& bytes) {
+    std::vector<gpen::ImageView> v(2);
+    for (int i = 0; i < 2; ++i) {
+      v[i].data = bytes[i].data_ptr<std::uint8_t>();
+      v[i].width = width;
+      v[i].height = height;
+      v[i].row_stride = stride;
+      v[i].pixel_stride = 4;
+      v[i].blue = 0;
+      v[i].green = 1;
+      v[i].red = 2;
+    }
+    return v;
+  };
+  cuda.enhance_aligned(views(on_cuda), 0.7f);
+  cpu.enhance_aligned(views(on_cpu), 0.7f);
+  const auto layout = [&](const torch::Tensor& bytes) {
+    return bytes.view({2, height, stride});
+  };
+  const auto colour = [&](const torch::Tensor& bytes) {
+    return layout(bytes).slice(2, 0, width * 4).view({2, height, width, 4}).slice(3, 0, 3);
+  };
+  // Alpha and padding bytes as they were; colours changed, as on the CPU.
+  EXPECT_TRUE(torch::equal(layout(on_cuda).slice(2, width * 4), layout(original).slice(2, width * 4)));
+  EXPECT_TRUE(torch::equal(layout(on_cuda).slice(2, 0, width * 4).view({2, height, width, 4}).select(3, 3),
+                           layout(original).slice(2, 0, width * 4).view({2, height, width, 4}).select(3, 3)));
+  EXPECT_FALSE(torch::equal(colour(on_cuda), colour(original)));
+  const auto diff = (colour(on_cuda).to(torch::kInt) - colour(on_cpu).to(torch::kInt)).abs();
+  EXPECT_LE(diff.max().item<int>(), 1);
+}
+
+TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
+  REQUIRE_CUDA();
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 12);
+  gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
+  const int batch = enhancer.automatic_batch_size();
+  const auto& choice = enhancer.batch_choice();
+  std::printf("automatic: %s\n", choice.describe().c_str());
+  EXPECT_GE(batch, 1);
+  EXPECT_LE(batch, choice.fits);
+  ASSERT_FALSE(choice.samples.empty());
+  EXPECT_EQ(batch, gpen::throughput_knee(choice.samples));
+  EXPECT_GT(choice.memory.per_face_bytes, 0u);
+  // Cached for the process: another enhancer of the model does not measure.
+  gpen::FaceEnhancer again(state, kCuda, gpen::Precision::Fp16);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(again.automatic_batch_size(), batch);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
+}
+
+#ifdef GPEN_WITH_CUDA
+// Caps the caching allocator, for the lifetime of the object.
+class MemoryLimit {
+ public:
+  explicit MemoryLimit(double fraction) { c10::cuda::CUDACachingAllocator::setMemoryFraction(fraction, 0); }
+  ~MemoryLimit() { c10::cuda::CUDACachingAllocator::setMemoryFraction(1.0, 0); }
+};
+
+TEST(CudaFaceEnhancer, OutOfMemorySplitsTheBatchAndLosesNoFace) {
+  REQUIRE_CUDA();
+  // The 512 model: a face's activations (~0.4 GB) dwarf any cuDNN workspace.
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-512"), 13);
+  gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
+  enhancer.set_cuda_graphs(false);
+  torch::manual_seed(7);
+  const auto crops = (torch::rand({8, 3, 512, 512}) * 255).to(kCuda);
+  std::vector<torch::Tensor> singles;
+  for (int i = 0; i < 8; ++i) singles.push_back(enhancer.enhance_crops(crops.slice(0, i, i + 1)));
+
+  // Peaks of one and two faces (after cuDNN's search for their shapes): the
+  // difference is one face's activations. A cap at the one-face peak plus
+  // 1.5 faces lets two faces run and not four or eight.
+  const auto stats = [] { return c10::cuda::CUDACachingAllocator::getDeviceStats(0); };
+  auto peak = [&](int faces) {
+    gpen::cuda_release_cache();
+    gpen::cuda_reset_peak(0);
+    enhancer.enhance_crops(crops.slice(0, faces));
+    return static_cast<double>(stats().allocated_bytes[0].peak);
+  };
+  peak(2);
+  const double one = peak(1), two = peak(2);
+  gpen::cuda_release_cache();
+  const double total = static_cast<double>(gpen::cuda_memory_info(0)->total_bytes);
+  std::printf("peak with one face %.0f MiB, one more face %.0f MiB\n", one / 1048576,
+              (two - one) / 1048576);
+  torch::Tensor batched;
+  {
+    const MemoryLimit limit((one + 1.5 * (two - one)) / total);
+    batched = enhancer.enhance_crops(crops);
+  }
+  std::printf("out-of-memory splits: %d\n", enhancer.out_of_memory_splits());
+  EXPECT_GT(enhancer.out_of_memory_splits(), 0);
+  ASSERT_EQ(batched.size(0), 8);
+  for (int i = 0; i < 8; ++i) EXPECT_GE(psnr(singles[i], batched.slice(0, i, i + 1)), 45.0) << i;
+}
+#endif
+
+}  // namespace
