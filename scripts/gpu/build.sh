@@ -82,5 +82,6 @@ cat > "$build/gpu-deps.env" <<EOF
 export LD_LIBRARY_PATH=$link_dirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
 export GST_PLUGIN_SYSTEM_PATH=$lib/gstreamer-1.0
 export GST_PLUGIN_SCANNER=$lib/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
+export GPEN_CASCADE_DIR=$prefix/usr/share/opencv4/haarcascades
 EOF
 echo "build.sh: built $build against $torch (C++11 ABI $abi)"

@@ -23,6 +23,9 @@ packages=(
   libprotobuf32 libtbb12 libblas3 liblapack3 libgfortran5 libquadmath0
   libglx0 libglvnd0 libx11-6 libxcb1 libxau6 libxdmcp6 libbsd0 libmd0
   libpng16-16 libpng-dev
+  # The Haar cascades of the fallback face detector (with-deps.sh points
+  # GPEN_CASCADE_DIR at them)
+  opencv-data
   # GStreamer, its base libraries and the plugins the element tests use
   # (videoconvert from -base; pngdec, pngenc, multifilesrc/sink from -good)
   libgstreamer1.0-0 libgstreamer1.0-dev
