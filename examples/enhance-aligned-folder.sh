@@ -3,6 +3,8 @@
 #
 #   examples/enhance-aligned-folder.sh faces/%05d.png out/%05d.png [models/GPEN-BFR-512.pth]
 #
+# GPEN_DEVICE chooses the device (default auto).
+#
 # Decoding and encoding run in their own threads (the queues), so the network
 # is never waiting on PNG work.
 set -euo pipefail
@@ -14,5 +16,5 @@ mkdir -p "$(dirname "$output")"
 export GST_PLUGIN_PATH="$here/build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
 exec gst-launch-1.0 -e \
   multifilesrc location="$input" caps=image/png ! pngdec ! videoconvert ! queue ! \
-  gpenenhance model="$model" face-mode=aligned batch-size=8 ! \
+  gpenenhance model="$model" face-mode=aligned batch-size=8 device="${GPEN_DEVICE:-auto}" ! \
   queue ! videoconvert ! pngenc ! multifilesink location="$output"

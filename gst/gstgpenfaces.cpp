@@ -103,8 +103,9 @@ std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer
     gpen::FaceDetection face;
     face.x1 = static_cast<float>(roi->x);
     face.y1 = static_cast<float>(roi->y);
-    face.x2 = static_cast<float>(roi->x + roi->w);
-    face.y2 = static_cast<float>(roi->y + roi->h);
+    // In double: x + w may not fit in a guint.
+    face.x2 = static_cast<float>(static_cast<double>(roi->x) + roi->w);
+    face.y2 = static_cast<float>(static_cast<double>(roi->y) + roi->h);
     face.score = 1.f;
     if (const GstStructure* param = gst_video_region_of_interest_meta_get_param(roi, GPEN_FACE_PARAM_NAME)) {
       double score = 1.0, box[4], points[10];

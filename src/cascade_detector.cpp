@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <numeric>
@@ -128,6 +129,11 @@ std::optional<std::pair<Point, Point>> CascadeDetector::Impl::find_eyes(const cv
     }
   }
   return best;
+}
+
+std::string CascadeDetector::default_directory() {
+  const char* configured = std::getenv("GPEN_CASCADE_DIR");
+  return configured && *configured ? configured : kDefaultDirectory;
 }
 
 CascadeDetector::CascadeDetector(const std::string& directory, const CascadeOptions& options)

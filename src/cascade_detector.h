@@ -27,11 +27,14 @@ struct CascadeOptions {
 class CascadeDetector {
  public:
   static constexpr const char* kDefaultDirectory = "/usr/share/opencv4/haarcascades";
+  // $GPEN_CASCADE_DIR when set (machines without Debian's opencv-data, e.g.
+  // a GPU box with the package unpacked elsewhere), else kDefaultDirectory.
+  static std::string default_directory();
 
   // Loads haarcascade_frontalface_default.xml and haarcascade_eye.xml from
   // `directory`. Throws gpen::Error naming the file that is missing or does
   // not load.
-  explicit CascadeDetector(const std::string& directory = kDefaultDirectory,
+  explicit CascadeDetector(const std::string& directory = default_directory(),
                            const CascadeOptions& options = {});
   ~CascadeDetector();
   CascadeDetector(CascadeDetector&&) noexcept;

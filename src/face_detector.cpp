@@ -39,7 +39,7 @@ class RetinaFaceDetector final : public FaceDetector {
 class CascadeFaceDetector final : public FaceDetector {
  public:
   explicit CascadeFaceDetector(const DetectorOptions& options)
-      : detector_(options.cascade_directory.empty() ? CascadeDetector::kDefaultDirectory
+      : detector_(options.cascade_directory.empty() ? CascadeDetector::default_directory()
                                                     : options.cascade_directory) {}
 
   std::vector<std::vector<FaceDetection>> detect(const torch::Tensor& frames) override {

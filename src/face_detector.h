@@ -29,7 +29,7 @@ struct DetectorOptions {
   float threshold = 0.9f;              // RetinaFace: keep faces scoring above this
   int resize_limit = 1500;             // RetinaFace: frames whose long side exceeds this...
   int resize_target = 1000;            // ...are detected at this long side, as the reference
-  std::string cascade_directory;       // empty: OpenCV's installed cascades
+  std::string cascade_directory;       // empty: CascadeDetector::default_directory()
 };
 
 class FaceDetector {

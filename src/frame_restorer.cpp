@@ -1,6 +1,7 @@
 #include "frame_restorer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include <torch/torch.h>
@@ -12,6 +13,28 @@
 #include "paste_back.h"
 
 namespace gpen {
+namespace {
+
+// The frame -> crop similarity of a face, unless its landmarks cannot be a
+// face: collapsed to a point, or so far apart (or so close) that the crop
+// would be a speck of the frame or the frame a speck of the crop. Such faces
+// come from broken upstream metas; they are skipped, not an error.
+std::optional<Affine> usable_alignment(const FaceDetection& face, int size) {
+  constexpr double kMinScale = 1e-4, kMaxScale = 1e4;
+  try {
+    const Affine to_crop = alignment_transform(face, size);
+    const double scale = to_crop.scale();
+    if (!(scale > kMinScale && scale < kMaxScale)) return std::nullopt;
+    const Affine back = invert_affine(to_crop);
+    for (const double v : back.m)
+      if (!std::isfinite(v)) return std::nullopt;
+    return to_crop;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
 
 FrameRestorer::FrameRestorer(FaceEnhancer& enhancer, FaceDetector* detector, int batch_size)
     : enhancer_(enhancer), detector_(detector), batch_size_(std::max(batch_size, 1)) {}
@@ -41,11 +64,9 @@ void FrameRestorer::locate(Frame& frame, std::vector<FaceDetection> faces,
   const int width = static_cast<int>(frame.source.size(2));
   const int size = enhancer_.model_size();
   for (auto& face : select_faces(std::move(faces), width, height, options.max_faces)) {
-    try {
-      frame.to_crop.push_back(alignment_transform(face, size));
+    if (auto to_crop = usable_alignment(face, size)) {
+      frame.to_crop.push_back(*to_crop);
       frame.faces.push_back(face);
-    } catch (const Error&) {
-      // Landmarks that collapse to a point cannot be aligned: not a face.
     }
   }
   frame.located = true;

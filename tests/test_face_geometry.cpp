@@ -548,6 +548,16 @@ TEST(Cascade, AcceptsGrayAndRejectsOtherImages) {
   EXPECT_TRUE(detector.detect(cv::Mat(50, 50, CV_8UC3, cv::Scalar(0, 0, 0))).empty());
 }
 
+TEST(Cascade, DirectoryFromTheEnvironment) {
+  const char* saved = std::getenv("GPEN_CASCADE_DIR");
+  const std::string previous = saved ? saved : "";
+  setenv("GPEN_CASCADE_DIR", "/elsewhere/haarcascades", 1);
+  EXPECT_EQ(gpen::CascadeDetector::default_directory(), "/elsewhere/haarcascades");
+  unsetenv("GPEN_CASCADE_DIR");
+  EXPECT_EQ(gpen::CascadeDetector::default_directory(), gpen::CascadeDetector::kDefaultDirectory);
+  if (saved) setenv("GPEN_CASCADE_DIR", previous.c_str(), 1);
+}
+
 TEST(Cascade, MissingCascadeIsAnErrorNamingTheFile) {
   try {
     gpen::CascadeDetector detector("/nonexistent/cascades");

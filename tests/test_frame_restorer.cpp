@@ -186,6 +186,24 @@ TEST(FrameRestorer, BoxesOutsideTheFrameAreClippedOrDropped) {
   EXPECT_EQ(done->faces[0].x2, 60.f);
 }
 
+TEST(FrameRestorer, FacesThatCannotBeAlignedAreSkipped) {
+  gpen::FrameRestorer restorer(fixture().enhancer, fixture().detector.get(), 2);
+  gpen::FaceDetection collapsed, huge, fine;
+  collapsed.x1 = 10, collapsed.y1 = 10, collapsed.x2 = 50, collapsed.y2 = 50;
+  collapsed.has_landmarks = true;
+  for (auto& p : collapsed.landmarks) p = {30.f, 30.f};
+  huge = collapsed;
+  const float far[5][2] = {{1e30f, -1e30f}, {1e30f, 1e30f}, {0, 0}, {-1e30f, 1e30f}, {3, 3}};
+  for (int i = 0; i < 5; ++i) huge.landmarks[i] = {far[i][0], far[i][1]};
+  fine.x1 = 20, fine.y1 = 20, fine.x2 = 80, fine.y2 = 80;
+  restorer.push(0, blank(100, 100), std::vector<gpen::FaceDetection>{collapsed, huge, fine});
+  restorer.run({}, true);
+  const auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->faces.size(), 1u);
+  EXPECT_EQ(done->faces[0].x1, 20.f);
+}
+
 TEST(FrameRestorer, StrengthZeroLeavesFramesAndClearDropsEverything) {
   gpen::FrameRestorer restorer(fixture().enhancer, fixture().detector.get(), 1);
   gpen::RestoreOptions keep;

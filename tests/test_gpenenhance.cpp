@@ -514,6 +514,24 @@ static GstHarness* make_full_harness(GstElement* element, const char* format, in
   return h;
 }
 
+/* A bus on an element for the length of a scope (which may outlast the
+ * harness that holds the element: it keeps a reference). */
+struct ElementBus {
+  explicit ElementBus(GstElement* e)
+      : element(GST_ELEMENT(gst_object_ref(e))), bus(gst_bus_new()) {
+    gst_element_set_bus(element, bus);
+  }
+  ~ElementBus() {
+    gst_element_set_bus(element, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(element);
+  }
+  ElementBus(const ElementBus&) = delete;
+  ElementBus& operator=(const ElementBus&) = delete;
+  GstElement* element;
+  GstBus* bus;
+};
+
 static cv::Mat pull_rgb(GstHarness* h, const char* format, int width, int height,
                         GstBuffer** keep = nullptr) {
   GstBuffer* out = gst_harness_pull(h);
@@ -559,8 +577,8 @@ GST_END_TEST;
 GST_START_TEST(test_full_restores_the_face_and_nothing_else) {
   const cv::Mat frame = load_rgb("astronaut.png", kImages);
   GstHarness* h = make_full_harness(make_full_element(1), "RGBA", frame.cols, frame.rows);
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
   fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(frame, "RGBA"), 0)), GST_FLOW_OK);
   const cv::Mat out = pull_rgb(h, "RGBA", frame.cols, frame.rows);
   // One face: the message gives its box.
@@ -591,8 +609,6 @@ GST_START_TEST(test_full_restores_the_face_and_nothing_else) {
   outside_out(around).setTo(cv::Scalar(0, 0, 0));
   outside_in(around).setTo(cv::Scalar(0, 0, 0));
   fail_unless_equals_int(changed_pixels(outside_out, outside_in), 0);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -602,8 +618,8 @@ GST_START_TEST(test_full_many_faces_in_several_batches) {
   GstElement* element = make_full_element(4);
   g_object_set(element, "messages", 2 /* batch */, nullptr);
   GstHarness* h = make_full_harness(element, "BGRx", frame.cols, frame.rows);
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
   gst_harness_push(h, stamped(make_frame(frame, "BGRx"), 0));
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
   const cv::Mat out = pull_rgb(h, "BGRx", frame.cols, frame.rows);
@@ -619,8 +635,6 @@ GST_START_TEST(test_full_many_faces_in_several_batches) {
   fail_unless(faces >= 10 && faces <= 40, "%u faces", faces);
   gst_message_unref(m);
   fail_unless(changed_pixels(out, frame) > 10000);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -630,16 +644,14 @@ GST_START_TEST(test_full_max_faces) {
   GstElement* element = make_full_element(4);
   g_object_set(element, "max-faces", 3, nullptr);
   GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
   gst_harness_push(h, make_frame(frame, "RGB"));
   gst_harness_push_event(h, gst_event_new_eos());
   gst_buffer_unref(gst_harness_pull(h));
   const auto counts = face_counts(bus);
   fail_unless_equals_int(counts.size(), 1);
   fail_unless_equals_int(counts[0], 3);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -648,8 +660,8 @@ GST_START_TEST(test_full_mixed_stream_keeps_order_and_timestamps) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
   const cv::Mat empty(face.rows, face.cols, CV_8UC3, cv::Scalar(90, 120, 150));
   GstHarness* h = make_full_harness(make_full_element(2), "RGB", face.cols, face.rows);
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
   const bool has_face[7] = {false, true, false, false, true, true, false};
   for (int i = 0; i < 7; ++i)
     fail_unless_equals_int(
@@ -671,8 +683,6 @@ GST_START_TEST(test_full_mixed_stream_keeps_order_and_timestamps) {
   const auto counts = face_counts(bus);
   fail_unless_equals_int(counts.size(), 7);
   for (int i = 0; i < 7; ++i) fail_unless_equals_int(counts[i], has_face[i] ? 1 : 0);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -816,8 +826,8 @@ GST_START_TEST(test_retinaface_detector_loads_and_runs) {
   g_object_set(element, "detector-model", (dir + "retinaface-mnet.pth").c_str(),
                "detection-threshold", 0.51, nullptr);
   GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  ElementBus watch(h->element);
+  GstBus* bus = watch.bus;
   for (int i = 0; i < 3; ++i) gst_harness_push(h, stamped(make_frame(frame, "RGB"), i));
   gst_harness_push_event(h, gst_event_new_eos());
   for (int i = 0; i < 3; ++i) {
@@ -828,8 +838,6 @@ GST_START_TEST(test_retinaface_detector_loads_and_runs) {
   const auto counts = face_counts(bus);
   fail_unless_equals_int(counts.size(), 3);
   for (const guint count : counts) fail_unless_equals_int(count, 6);
-  gst_element_set_bus(h->element, nullptr);
-  gst_object_unref(bus);
   gst_harness_teardown(h);
 }
 GST_END_TEST;
