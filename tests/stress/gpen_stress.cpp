@@ -7,7 +7,7 @@
 //
 //   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
 //               [--soak FRAMES] [--seed N] [--self-check] [--roi-outcomes]
-//               [--known-bugs] [--passthrough] [--async-sink] [--data DIR]
+//               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
 //
 // The default is a short run for the test suite; --long runs thousands of
@@ -50,7 +50,6 @@ struct Options {
   bool long_run = false;
   bool self_check = false;
   bool roi_outcomes = false;
-  bool known_bugs = false;
   int stall_seconds = 300;
 };
 
@@ -104,9 +103,6 @@ class Watchdog {
 struct NamedRoi {
   const char* name;
   stress::Roi roi;
-  // Kills the stream today (see docs/reliability.md); left out of the random
-  // runs unless --known-bugs, tried one by one with --roi-outcomes.
-  bool known_bug = false;
 };
 
 // Face metas an upstream element might attach to a width x height frame.
@@ -248,8 +244,7 @@ class Scenario {
                         static_cast<guint>(rng_() % static_cast<unsigned>(height)), 12, 12, {}});
       return rois;
     }
-    std::vector<NamedRoi> odd = odd_rois(width, height);
-    if (!o_.known_bugs) odd.erase(std::remove_if(odd.begin(), odd.end(), [](const NamedRoi& r) { return r.known_bug; }), odd.end());
+    const std::vector<NamedRoi> odd = odd_rois(width, height);
     const int count = 1 + static_cast<int>(rng_() % 4);
     for (int i = 0; i < count; ++i) rois.push_back(odd[rng_() % odd.size()].roi);
     return rois;
@@ -530,8 +525,8 @@ int run_roi_outcomes(Options o) {
     pipeline.set_state(GST_STATE_NULL);
     const auto errors = pipeline.bus_errors();
     const bool good = ok && errors.empty() && ledger.error_count() == 0 && ledger.counts().received == 4;
-    std::printf("  face meta %-24s %s%s%s\n", kind.name, good ? "handled" : "STREAM BROKEN",
-                kind.known_bug ? " (known bug)" : "", errors.empty() ? "" : (": " + errors.front()).c_str());
+    std::printf("  face meta %-24s %s%s\n", kind.name, good ? "handled" : "STREAM BROKEN",
+                errors.empty() ? "" : (": " + errors.front()).c_str());
     if (!good) ++failures;
   }
   std::printf("gpen-stress roi-outcomes: %d kind(s) of face meta break the stream\n", failures);
@@ -557,7 +552,6 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--long") o.long_run = true, o.cycles = 1500;
     else if (arg == "--self-check") o.self_check = true;
     else if (arg == "--roi-outcomes") o.roi_outcomes = true;
-    else if (arg == "--known-bugs") o.known_bugs = true;
     else if (arg == "--passthrough") o.pipeline.passthrough = true;
     else if (arg == "--async-sink") o.pipeline.async_sink = true;
     else throw std::invalid_argument("unknown argument " + arg);
