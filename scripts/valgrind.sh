@@ -36,13 +36,14 @@ status=0
 for run in "${runs[@]}"; do
   kind=${run%%:*} name=${run#*:}
   log=$out/$name.log
+  # (env goes before valgrind: memcheck does not follow env's exec)
   case $kind in
-    unit) cmd=(build/tests/test_$name) ;;
-    element) cmd=(env GST_CHECKS="$name" GST_REGISTRY="$out/registry-$name.bin" build/tests/test_gpenenhance) ;;
+    unit) vars=() cmd=(build/tests/test_$name) ;;
+    element) vars=(GST_CHECKS="$name" GST_REGISTRY="$out/registry-$name.bin") cmd=(build/tests/test_gpenenhance) ;;
     *) echo "valgrind: unknown run $run"; exit 2 ;;
   esac
   start=$(date +%s)
-  "${memcheck[@]}" --log-file="$log" "${cmd[@]}" > "$out/$name.out" 2>&1
+  env "${vars[@]}" "${memcheck[@]}" --log-file="$log" "${cmd[@]}" > "$out/$name.out" 2>&1
   rc=$?
   python3 - "$log" "$name" "$rc" "$(( $(date +%s) - start ))" <<'PY' || status=1
 import re, sys
