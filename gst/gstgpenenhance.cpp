@@ -106,7 +106,11 @@ struct GpenEnhancePrivate {
   GstGpenFaceMode face_mode = kDefaultFaceMode;  // the mode started with
   std::uint64_t next_frame_id = 0;
   int batch_size = 1;             // what the element uses (batch-size or automatic)
-  std::string active_device;      // readable as current-device
+  // Read by other threads (properties, LATENCY queries): written and read
+  // under the object lock.
+  std::string active_device;      // current-device; empty when not loaded
+  guint current_batch_size = 0;   // current-batch-size; 0 when not loaded
+  gint fps_n = 0, fps_d = 1;      // the stream's frame rate, for the latency
   GstVideoInfo info;
   bool have_info = false;
 
@@ -535,9 +539,13 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
         to_core_precision(settings.precision));
     priv->batch_size = settings.batch_size > 0 ? static_cast<int>(settings.batch_size)
                                                : enhancer->automatic_batch_size();
-    priv->active_device = enhancer->device().str();
+    const std::string device_name = enhancer->device().str();
+    GST_OBJECT_LOCK(self);
+    priv->active_device = device_name;
+    priv->current_batch_size = static_cast<guint>(priv->batch_size);
+    GST_OBJECT_UNLOCK(self);
     GST_INFO_OBJECT(self, "loaded %s (%s) on %s, batch size %d%s", settings.model.c_str(),
-                    enhancer->generator().config().describe().c_str(), priv->active_device.c_str(),
+                    enhancer->generator().config().describe().c_str(), device_name.c_str(),
                     priv->batch_size, settings.batch_size == 0 ? " (automatic)" : "");
     priv->enhancer = std::move(enhancer);
   } catch (const std::exception& e) {
@@ -583,7 +591,11 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   priv->detector.reset();
   priv->enhancer.reset();
   priv->have_info = false;
+  GST_OBJECT_LOCK(self);
   priv->active_device.clear();
+  priv->current_batch_size = 0;
+  priv->fps_n = 0, priv->fps_d = 1;
+  GST_OBJECT_UNLOCK(self);
   return TRUE;
 }
 
@@ -600,6 +612,9 @@ static gboolean gst_gpen_enhance_set_caps(GstBaseTransform* trans, GstCaps* inca
                             info.fps_d != priv->info.fps_d;
   priv->info = info;
   priv->have_info = true;
+  GST_OBJECT_LOCK(self);
+  priv->fps_n = info.fps_n, priv->fps_d = info.fps_d;
+  GST_OBJECT_UNLOCK(self);
   // The batch fill time depends on the frame rate.
   if (rate_changed)
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
@@ -683,11 +698,12 @@ static GstClockTime added_latency(GstGpenEnhance* self, gboolean live) {
   GpenEnhancePrivate* priv = self->priv;
   GST_OBJECT_LOCK(self);
   const guint64 timeout = priv->settings.batch_timeout;
+  const guint batch = priv->current_batch_size;
+  const gint fps_n = priv->fps_n, fps_d = priv->fps_d;
   GST_OBJECT_UNLOCK(self);
   GstClockTime fill = 0;
-  if (priv->have_info && priv->info.fps_n > 0 && priv->batch_size > 1)
-    fill = gst_util_uint64_scale_int(GST_SECOND * (priv->batch_size - 1), priv->info.fps_d,
-                                     priv->info.fps_n);
+  if (fps_n > 0 && batch > 1)
+    fill = gst_util_uint64_scale_int(GST_SECOND * (batch - 1), fps_d, fps_n);
   if (live && timeout > 0 && (fill == 0 || timeout < fill)) fill = timeout;
   std::lock_guard<std::mutex> lock(priv->latency_lock);
   return fill + priv->reported_inference_latency;
@@ -818,7 +834,7 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
     case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
     case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
     case PROP_CURRENT_BATCH_SIZE:
-      g_value_set_uint(value, self->priv->enhancer ? static_cast<guint>(self->priv->batch_size) : 0);
+      g_value_set_uint(value, self->priv->current_batch_size);
       break;
     case PROP_CURRENT_DEVICE: g_value_set_string(value, self->priv->active_device.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;

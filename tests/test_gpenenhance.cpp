@@ -97,7 +97,9 @@ static GstElement* make_element(guint batch_size, const std::string& model = kMo
 
 static GstHarness* make_harness(guint batch_size, const char* format = "RGB", int width = 64,
                                 int height = 64) {
-  GstHarness* h = gst_harness_new_with_element(make_element(batch_size), "sink", "src");
+  GstElement* element = make_element(batch_size);
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);  // the harness holds its own reference
   gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
   return h;
 }
@@ -317,6 +319,7 @@ GST_START_TEST(test_batch_timeout_pushes_partial_batch) {
   GstElement* element = make_element(8);
   g_object_set(element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
   GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
   gst_harness_set_src_caps_str(h, caps_string("RGB", 64, 64).c_str());
   gst_harness_set_live(h, TRUE);
   gst_harness_push(h, stamped(make_frame(load_rgb("gpen-64_in0.png"), "RGB"), 0));
@@ -510,6 +513,7 @@ static GstElement* make_full_element(guint batch_size) {
 
 static GstHarness* make_full_harness(GstElement* element, const char* format, int width, int height) {
   GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);  // the harness holds its own reference
   gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
   return h;
 }
