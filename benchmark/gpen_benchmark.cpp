@@ -18,10 +18,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -63,6 +65,7 @@ struct Options {
       {"fp32", 67}, {"tf32", 494}, {"fp16", 989}, {"bf16", 989}};  // H100 SXM, dense
   bool peak_given = false;
   int threads = 0;
+  std::string profile_dir;  // one Kineto trace per row of the network mode
 };
 
 void usage() {
@@ -73,6 +76,8 @@ void usage() {
       "  [--baseline on|off] [--tf32 on|off] [--threads N]\n"
       "  [--peak-tflops fp32=67,tf32=494,fp16=989,bf16=989]   (device peak, dense; H100 SXM by default)\n"
       "  [--mode network|aligned|frames] [--frames N] [--detector-model RetinaFace.pth]\n"
+      "  [--profile DIR]   (network mode: one more run of each row under the profiler, a\n"
+      "                     Chrome trace per row in DIR; scripts/gpu/trace_summary.py reads it)\n"
       "modes: network = the generator on device tensors; aligned = enhance_aligned on\n"
       "512x512 RGB frames in host memory (upload, resize, blend, download); frames =\n"
       "1920x1080 frames with one face each: RetinaFace detection, alignment, the\n"
@@ -126,6 +131,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--frames") o.frames = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--detector-model") o.detector_model = value();
     else if (arg == "--threads") o.threads = std::atoi(value().c_str());
+    else if (arg == "--profile") o.profile_dir = value();
     else if (arg == "--peak-tflops") {
       for (const auto& item : split(value())) {
         const auto eq = item.find('=');
@@ -195,6 +201,28 @@ Timing time_it(const torch::Device& device, int warmup, int iterations,
             1048576.0
       : peak_rss_mib();
   return t;
+}
+
+// Runs `run` once under the Kineto profiler (CPU ops and, on CUDA, kernels)
+// and writes a Chrome trace to `path`.
+void profile_once(const std::string& path, const torch::Device& device,
+                  const std::function<void()>& run) {
+  namespace profiler = torch::autograd::profiler;
+  using torch::profiler::impl::ActivityType;
+  std::set<ActivityType> activities{ActivityType::CPU};
+  if (device.is_cuda()) activities.insert(ActivityType::CUDA);
+  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+  try {
+    profiler::prepareProfiler(config, activities);
+    profiler::enableProfiler(config, activities);
+    run();
+    if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
+    profiler::disableProfiler()->save(path);
+  } catch (const c10::Error& e) {
+    // Debian's LibTorch is built without Kineto, for one.
+    throw gpen::Error("--profile: " + std::string(e.what_without_backtrace()));
+  }
+  std::printf("#   profile: %s\n", path.c_str());
 }
 
 std::string peak_key(gpen::Precision p, bool tf32) {
@@ -360,6 +388,13 @@ int main(int argc, char** argv) {
             }
             r.per_second = batch / r.timing.seconds;
             report.row(r, peak_key(precision, o.tf32));
+            if (!o.profile_dir.empty())
+              profile_once(o.profile_dir + "/" + r.precision + "-" + r.path + "-graphs-" + graphs_text +
+                               "-b" + std::to_string(batch) + ".json",
+                           device, [&] {
+                             if (graphs) runner.forward(input);
+                             else generator.forward(input, path);
+                           });
           }
         } else if (o.mode == "aligned") {
           // 512x512 RGB faces already in host memory, as decoded frames are.

@@ -70,6 +70,15 @@ export PKG_CONFIG="$prefix/bin/pkg-config"
 export PKG_CONFIG_LIBDIR="$lib/pkgconfig:$prefix/usr/share/pkgconfig"
 export CXXFLAGS="${CXXFLAGS:-} -D_GLIBCXX_USE_CXX11_ABI=$abi"
 export LDFLAGS="${LDFLAGS:-} -Wl,-rpath-link,$link_dirs"
+# The environment to run what is built (scripts/gpu/with-deps.sh reads it),
+# written first so that the targets that did build can run if one fails.
+mkdir -p "$build"
+cat > "$build/gpu-deps.env" <<EOF
+export LD_LIBRARY_PATH=$link_dirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+export GST_PLUGIN_SYSTEM_PATH=$lib/gstreamer-1.0
+export GST_PLUGIN_SCANNER=$lib/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
+export GPEN_CASCADE_DIR=$prefix/usr/share/opencv4/haarcascades
+EOF
 if [ -f "$build/build.ninja" ]; then
   meson setup --reconfigure "$build" -Dlibtorch_prefix="$torch" "$@"
 else
@@ -77,11 +86,4 @@ else
 fi
 ninja -C "$build"
 
-# 5. The environment to run what was built (scripts/gpu/with-deps.sh reads it).
-cat > "$build/gpu-deps.env" <<EOF
-export LD_LIBRARY_PATH=$link_dirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
-export GST_PLUGIN_SYSTEM_PATH=$lib/gstreamer-1.0
-export GST_PLUGIN_SCANNER=$lib/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
-export GPEN_CASCADE_DIR=$prefix/usr/share/opencv4/haarcascades
-EOF
 echo "build.sh: built $build against $torch (C++11 ABI $abi)"

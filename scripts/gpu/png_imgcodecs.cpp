@@ -1,4 +1,5 @@
-// cv::imread for PNG files only, over libpng: what the test suite needs of
+// cv::imread and cv::imwrite for PNG files only, over libpng: what the test
+// suite, the examples and the tools need of
 // OpenCV's imgcodecs, for a machine that cannot carry Debian's
 // libopencv-imgcodecs406 (it links GDAL and about 100 other libraries, 55 MiB
 // of packages). scripts/gpu/build.sh builds it as libopencv_imgcodecs.so.406
@@ -97,6 +98,12 @@ struct PngRead {
   ~PngRead() { png_destroy_read_struct(&png, &info, &end); }
 };
 
+struct PngWrite {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  ~PngWrite() { png_destroy_write_struct(&png, &info); }
+};
+
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -174,6 +181,52 @@ Mat imread(const String& filename, int flags) {
     if (exif) apply_orientation(image, exif_orientation(exif, exif_size));
   }
   return image;
+}
+
+// 8- or 16-bit images of 1, 3 (BGR) or 4 (BGRA) channels to a .png file, as
+// PngEncoder writes them; other formats and parameters are refused.
+bool imwrite(const String& filename, InputArray img, const std::vector<int>& params) {
+  const auto fail = [&](const char* why) {
+    std::fprintf(stderr, "png_imgcodecs: cannot write %s: %s\n", filename.c_str(), why);
+    return false;
+  };
+  const auto dot = filename.rfind('.');
+  const String extension = dot == String::npos ? String() : filename.substr(dot + 1);
+  if (extension != "png" && extension != "PNG") return fail("only PNG files can be written here");
+  for (std::size_t i = 0; i + 1 < params.size(); i += 2)
+    if (params[i] != IMWRITE_PNG_COMPRESSION) return fail("parameters other than IMWRITE_PNG_COMPRESSION");
+  const Mat image = img.getMat();
+  const int channels = image.channels();
+  if (image.empty() || (image.depth() != CV_8U && image.depth() != CV_16U) ||
+      (channels != 1 && channels != 3 && channels != 4))
+    return fail("not an 8- or 16-bit image of 1, 3 or 4 channels");
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "wb"));
+  if (!file) return fail("cannot open the file");
+
+  PngWrite w;
+  w.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  if (!w.png) return fail("libpng failed");
+  w.info = png_create_info_struct(w.png);
+  if (!w.info) return fail("libpng failed");
+  std::vector<png_bytep> rows(static_cast<std::size_t>(image.rows));
+  if (setjmp(png_jmpbuf(w.png))) return fail("libpng failed");
+  png_init_io(w.png, file.get());
+  int level = 1;  // PngEncoder's default (Z_BEST_SPEED)
+  for (std::size_t i = 0; i + 1 < params.size(); i += 2) level = params[i + 1];
+  png_set_compression_level(w.png, level);
+  const int color_type = channels == 1 ? PNG_COLOR_TYPE_GRAY
+                         : channels == 3 ? PNG_COLOR_TYPE_RGB
+                                         : PNG_COLOR_TYPE_RGB_ALPHA;
+  png_set_IHDR(w.png, w.info, static_cast<png_uint_32>(image.cols), static_cast<png_uint_32>(image.rows),
+               image.depth() == CV_16U ? 16 : 8, color_type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+  png_write_info(w.png, w.info);
+  if (channels > 1) png_set_bgr(w.png);
+  if (image.depth() == CV_16U) png_set_swap(w.png);  // little-endian host
+  for (int y = 0; y < image.rows; ++y) rows[static_cast<std::size_t>(y)] = const_cast<png_bytep>(image.ptr(y));
+  png_write_image(w.png, rows.data());
+  png_write_end(w.png, w.info);
+  return true;
 }
 
 }  // namespace cv
