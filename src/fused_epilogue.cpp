@@ -1,6 +1,7 @@
 #include "fused_epilogue.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 
 #include <torch/torch.h>
@@ -61,7 +62,8 @@ bool kernel_applies(const EpilogueInputs& in) {
     return false;
   if (in.blur != nullptr &&
       (in.blur->up != 1 || in.blur->down != 1 || !in.blur_taps.defined() ||
-       in.blur_taps.numel() != 16 || in.blur->pad0 != in.blur->pad1))
+       in.blur_taps.numel() != 16 || !in.blur_taps.device().is_cpu() ||
+       in.blur->pad0 != in.blur->pad1))
     return false;
   return true;
 }
@@ -77,7 +79,7 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   const auto out_scale = contiguous_float(in.out_scale);
   const auto bias = contiguous_float(in.bias);
   const auto next_scale = contiguous_float(in.next_scale);
-  const auto taps = contiguous_float(in.blur_taps);
+  const auto taps = contiguous_float(in.blur_taps);  // host memory: no copy, no sync
 
   const auto batch = conv.size(0), channels = conv.size(1);
   const auto height = in.blur ? conv.size(2) + 2 * in.blur->pad0 - 3 : conv.size(2);
@@ -109,7 +111,8 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   a.conv = conv.data_ptr();
   a.conv_height = conv.size(2);
   a.conv_width = conv.size(3);
-  a.blur_taps = in.blur ? taps.data_ptr<float>() : nullptr;
+  a.blur = in.blur != nullptr;
+  if (a.blur) std::copy_n(taps.data_ptr<float>(), 16, a.blur_taps);
   a.blur_pad = in.blur ? in.blur->pad0 : 0;
   a.out_scale = float_pointer(out_scale);
   a.features = features.defined() ? features.data_ptr() : nullptr;

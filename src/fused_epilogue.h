@@ -17,7 +17,8 @@ namespace gpen {
 struct EpilogueInputs {
   torch::Tensor conv;              // [B, C, Hc, Wc], the convolution's output
   const FirFilter* blur = nullptr;  // up = down = 1, 4x4; applied to `conv` first
-  torch::Tensor blur_taps;          // its kernel flipped, [4, 4] fp32 on conv's device
+  torch::Tensor blur_taps;          // its kernel flipped, [4, 4] fp32 in host memory
+                                    // (the CUDA kernel takes them as parameters)
   torch::Tensor out_scale;         // [B, C] fp32 (demodulation), or undefined
   torch::Tensor features;          // [B, C, H, W] encoder features, or undefined
   double noise_weight = 0.0;       // scales `features`

@@ -15,8 +15,9 @@ struct EpilogueKernelArgs {
   int out_channels = 0;                           // 2C when concatenating, else C
   const void* conv = nullptr;                     // [B, Hc, Wc, C]
   std::int64_t conv_height = 0, conv_width = 0;
-  const float* blur_taps = nullptr;  // 16 taps, flipped (true FIR), or null
-  int blur_pad = 0;                  // padding before, on both axes
+  bool blur = false;        // a 4x4 blur of `conv` first
+  float blur_taps[16] = {};  // its taps, flipped (true FIR), by value
+  int blur_pad = 0;          // padding before, on both axes
   const float* out_scale = nullptr;  // [B, C] or null
   const void* features = nullptr;    // [B, H, W, C] or null
   float noise_weight = 0.f;

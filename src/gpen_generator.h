@@ -61,7 +61,7 @@ class GpenGenerator {
     bool demodulate = true;
     bool upsample = false;
     FirFilter blur;           // after a transposed convolution when upsampling
-    torch::Tensor blur_taps;  // the blur's kernel flipped, fp32 (fast path)
+    torch::Tensor blur_taps;  // the blur's kernel flipped, fp32, host memory (fast path)
   };
   struct StyledConv {
     ModulatedConv conv;
@@ -82,7 +82,7 @@ class GpenGenerator {
     FirFilter blur;  // unused for the first, 1x1 stage
     bool downsample = false;
     torch::Tensor weight, activate_bias;
-    torch::Tensor blur_taps;    // the blur's kernel flipped, fp32 (fast path)
+    torch::Tensor blur_taps;    // the blur's kernel flipped, fp32, host memory (fast path)
     torch::Tensor bias_fp32;
   };
   // Per-sample modulations of every modulated convolution, in forward order

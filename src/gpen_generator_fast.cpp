@@ -8,14 +8,15 @@
 //  - Modulations are divided by their largest magnitude and the factor goes
 //    into the demodulation (fp32): exact, and it keeps the convolutions'
 //    fp16 outputs far from overflow, which the 1024 and 2048 models reach.
-//  - to_rgb (a 1x1 convolution to 3 channels) is a batched matrix product
-//    with per-face weights, so its input needs no scaling pass; the RGB skip
-//    path stays fp32.
+//  - to_rgb (a 1x1 convolution to 3 channels) takes per-face weights
+//    (fused_to_rgb: one pass over the activations on CUDA), so its input needs
+//    no scaling pass; the RGB skip path stays fp32.
 #include <limits>
 
 #include <torch/torch.h>
 
 #include "fused_epilogue.h"
+#include "fused_to_rgb.h"
 #include "gpen_generator.h"
 
 namespace gpen {
@@ -53,10 +54,11 @@ void GpenGenerator::prepare_fast_path() {
 
   for (auto& layer : convs_)
     if (layer.conv.upsample)
-      layer.conv.blur_taps = torch::flip(layer.conv.blur.kernel, {0, 1}).contiguous();
+      layer.conv.blur_taps = torch::flip(layer.conv.blur.kernel, {0, 1}).to(torch::kCPU).contiguous();
   for (auto& stage : encoder_) {
     stage.bias_fp32 = stage.activate_bias.to(torch::kFloat).contiguous();
-    if (stage.downsample) stage.blur_taps = torch::flip(stage.blur.kernel, {0, 1}).contiguous();
+    if (stage.downsample)
+      stage.blur_taps = torch::flip(stage.blur.kernel, {0, 1}).to(torch::kCPU).contiguous();
   }
 }
 
@@ -84,15 +86,10 @@ GpenGenerator::Modulations GpenGenerator::modulations(const torch::Tensor& style
 torch::Tensor GpenGenerator::to_rgb_fast(const ToRgb& layer, const torch::Tensor& x,
                                          const torch::Tensor& input_scale,
                                          const torch::Tensor& skip) const {
-  const auto batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
-  // [B, 3, C]: the 1x1 weight modulated per face.
-  const auto weight = (layer.weight_rows.unsqueeze(0) * input_scale.unsqueeze(1)).to(dtype_);
-  const auto pixels = x.permute({0, 2, 3, 1}).reshape({batch, height * width, channels});
-  const auto rgb = torch::bmm(pixels, weight.transpose(1, 2));  // [B, H*W, 3]
-  auto out = rgb.view({batch, height, width, 3}).permute({0, 3, 1, 2}).to(torch::kFloat) +
-             layer.bias_fp32;
-  if (skip.defined()) out = out + upfirdn2d(skip, layer.upsample);
-  return out;
+  // [B, 3, C]: the 1x1 weight modulated per face, fp32.
+  const auto weight = (layer.weight_rows.unsqueeze(0) * input_scale.unsqueeze(1)).contiguous();
+  return fused_to_rgb(x, weight, layer.bias_fp32,
+                      skip.defined() ? upfirdn2d(skip, layer.upsample).contiguous() : torch::Tensor());
 }
 
 torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {

@@ -21,6 +21,7 @@
 #include "cuda_memory.h"
 #include "face_enhancer.h"
 #include "fused_epilogue.h"
+#include "fused_to_rgb.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
 
@@ -65,17 +66,19 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
   std::printf("fused CUDA kernel compiled in: %s\n",
               gpen::fused_epilogue_has_cuda_kernel() ? "yes" : "no (ATen on CUDA)");
   torch::manual_seed(1);
-  const std::int64_t batch = 2, side = 5;
+  const std::int64_t batch = 2;
   gpen::FirFilter blur{torch::rand({4, 4}), 1, 1, 1, 1};
   const auto taps = torch::flip(blur.kernel, {0, 1}).contiguous();
-  // 6 channels take the kernel's paired loads, 16 its 16-byte packets.
-  for (const std::int64_t channels : {6, 16})
+  // 6 channels take the kernel's paired loads, 16 and 24 its 16-byte packets;
+  // the kernel makes 4 rows per thread: sides that are not multiples of 4.
+  for (const std::int64_t side : {5, 7})
+  for (const std::int64_t channels : {6, 16, 24})
   for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16}) {
     for (const bool with_blur : {false, true}) {
       for (const int noise : {0, 1, 2, 3}) {  // none, concatenated, added; 3: a plain blur
         for (const bool with_next : {false, true}) {
           if (noise == 3 && (with_next || !with_blur)) continue;
-          SCOPED_TRACE(testing::Message() << "channels " << channels << " dtype " << dtype
+          SCOPED_TRACE(testing::Message() << "side " << side << " channels " << channels << " dtype " << dtype
                                           << " blur " << with_blur << " noise " << noise
                                           << " next " << with_next);
           // A transposed stride-2 conv makes 2n+1 pixels; the blur (pad 1) 2n.
@@ -100,7 +103,6 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
 
           gpen::EpilogueInputs gpu = cpu;
           gpu.conv = cpu.conv.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
-          gpu.blur_taps = taps.to(kCuda);
           if (noise != 3) gpu.out_scale = cpu.out_scale.to(kCuda);
           if (noise == 1 || noise == 2)
             gpu.features = cpu.features.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
@@ -119,6 +121,37 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
         }
       }
     }
+  }
+}
+
+TEST(CudaFusedToRgb, KernelMatchesItsDefinition) {
+  REQUIRE_CUDA();
+  torch::manual_seed(5);
+  const std::int64_t batch = 3, height = 5, width = 7;
+  // 8 channels: one lane per pixel in fp16, two in fp32; 128: 16 lanes;
+  // 1024: a warp per pixel, several packets per lane; 24: not a power of two
+  // (the batched matrix product).
+  for (const std::int64_t channels : {8, 24, 128, 1024})
+  for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16})
+  for (const bool with_skip : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "channels " << channels << " dtype " << dtype << " skip " << with_skip);
+    const auto x = (torch::randn({batch, channels, height, width}) * 2).to(dtype);
+    const auto weight = torch::randn({batch, 3, channels}) / std::sqrt(static_cast<double>(channels));
+    const auto bias = torch::randn({1, 3, 1, 1});
+    const auto skip = with_skip ? torch::randn({batch, 3, height, width}) : torch::Tensor();
+    // The definition, in fp32 on the CPU from the same rounded inputs.
+    auto expected = torch::einsum("bchw,bkc->bkhw", {x.to(torch::kFloat), weight}) + bias;
+    if (with_skip) expected = expected + skip;
+    const auto got = gpen::fused_to_rgb(x.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast),
+                                        weight.to(kCuda), bias.to(kCuda),
+                                        with_skip ? skip.to(kCuda) : torch::Tensor());
+    ASSERT_EQ(got.sizes(), expected.sizes());
+    EXPECT_EQ(got.scalar_type(), torch::kFloat);
+    // The kernel keeps fp32 throughout; the fallback rounds weights and
+    // products to the activations' dtype.
+    const bool kernel = channels != 24;
+    const double tolerance = dtype == torch::kFloat || kernel ? 1e-5 : dtype == torch::kHalf ? 2e-3 : 2e-2;
+    EXPECT_LE(relative_max_diff(expected, got), tolerance);
   }
 }
 

@@ -9,7 +9,8 @@
 #   scripts/gpu/with-deps.sh meson test -C BUILD_DIR --print-errorlogs
 #
 # Environment: GPEN_DEPS (prefix to unpack into, default /tmp/gpen-deps),
-# PYTHON (default python3, the one whose torch to build against).
+# PYTHON (default python3, the one whose torch to build against),
+# NINJA_TARGETS (default: everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 debs=$(cd "${1:?usage: build.sh DEBS_DIR [BUILD_DIR] [-- meson options]}" && pwd)
@@ -84,6 +85,8 @@ if [ -f "$build/build.ninja" ]; then
 else
   meson setup "$build" -Dlibtorch_prefix="$torch" "$@"
 fi
-ninja -C "$build"
+# NINJA_TARGETS (e.g. benchmark/gpen-benchmark) builds only those.
+# shellcheck disable=SC2086
+ninja -C "$build" ${NINJA_TARGETS:-}
 
 echo "build.sh: built $build against $torch (C++11 ABI $abi)"

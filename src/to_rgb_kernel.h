@@ -1,0 +1,29 @@
+// Launcher of the to_rgb CUDA kernel (fused_to_rgb.h), on raw buffers so that
+// the .cu file needs no LibTorch headers.
+#pragma once
+
+#include <cstdint>
+
+#include "fused_epilogue_kernel.h"  // ElementType
+
+namespace gpen::cuda {
+
+struct ToRgbKernelArgs {
+  ElementType type = ElementType::F32;
+  std::int64_t batch = 0, height = 0, width = 0;
+  int channels = 0;
+  const void* x = nullptr;        // [B, H, W, C], channels-last activations
+  const float* weight = nullptr;  // [B, 3, C]: each face's modulated 1x1 weight
+  const float* bias = nullptr;    // [3]
+  const float* skip = nullptr;    // [B, 3, H, W], the upsampled RGB so far, or null
+  float* out = nullptr;           // [B, 3, H, W]
+  void* stream = nullptr;         // cudaStream_t
+};
+
+// Whether the kernel takes `channels` channels of 2- or 4-byte elements.
+bool to_rgb_kernel_applies(int channels, int element_size);
+
+// Returns an empty string, or the CUDA error's text.
+const char* launch_to_rgb(const ToRgbKernelArgs& args);
+
+}  // namespace gpen::cuda
