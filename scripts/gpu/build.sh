@@ -76,6 +76,7 @@ export LDFLAGS="${LDFLAGS:-} -Wl,-rpath-link,$link_dirs"
 mkdir -p "$build"
 cat > "$build/gpu-deps.env" <<EOF
 export LD_LIBRARY_PATH=$link_dirs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
+export PATH=\$PATH:$prefix/usr/bin
 export GST_PLUGIN_SYSTEM_PATH=$lib/gstreamer-1.0
 export GST_PLUGIN_SCANNER=$lib/gstreamer1.0/gstreamer-1.0/gst-plugin-scanner
 export GPEN_CASCADE_DIR=$prefix/usr/share/opencv4/haarcascades

@@ -31,6 +31,8 @@ packages=(
   libgstreamer1.0-0 libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-0 libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # gst-launch-1.0, which the examples' scripts run
+  gstreamer1.0-tools
   libglib2.0-0 libglib2.0-dev liborc-0.4-0 libunwind8 libdw1 libelf1 libcap2
   libffi8 libpcre2-8-0 libmount1 libblkid1 libselinux1
 )
