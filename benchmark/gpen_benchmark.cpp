@@ -16,13 +16,19 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <deque>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
 #include <sstream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -66,6 +72,8 @@ struct Options {
   bool peak_given = false;
   int threads = 0;
   std::string profile_dir;  // one Kineto trace per row of the network mode
+  std::string input;        // frames mode: decode this image file for every frame
+  int decode_threads = 0;   // 0: the machine's hardware threads
 };
 
 void usage() {
@@ -76,6 +84,8 @@ void usage() {
       "  [--baseline on|off] [--tf32 on|off] [--threads N]\n"
       "  [--peak-tflops fp32=67,tf32=494,fp16=989,bf16=989]   (device peak, dense; H100 SXM by default)\n"
       "  [--mode network|aligned|frames] [--frames N] [--detector-model RetinaFace.pth]\n"
+      "  [--input IMAGE [--decode-threads N]]   (frames mode: decode IMAGE for every frame, on\n"
+      "                     N threads ahead of the GPU, instead of frames already in memory)\n"
       "  [--profile DIR]   (network mode: one more run of each row under the profiler, a\n"
       "                     Chrome trace per row in DIR; scripts/gpu/trace_summary.py reads it)\n"
       "modes: network = the generator on device tensors; aligned = enhance_aligned on\n"
@@ -132,6 +142,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--detector-model") o.detector_model = value();
     else if (arg == "--threads") o.threads = std::atoi(value().c_str());
     else if (arg == "--profile") o.profile_dir = value();
+    else if (arg == "--input") o.input = value();
+    else if (arg == "--decode-threads") o.decode_threads = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--peak-tflops") {
       for (const auto& item : split(value())) {
         const auto eq = item.find('=');
@@ -148,6 +160,7 @@ Options parse(int argc, char** argv) {
   }
   if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames")
     throw gpen::Error("unknown mode '" + o.mode + "'");
+  if (!o.input.empty() && o.mode != "frames") throw gpen::Error("--input needs --mode frames");
   if (o.graphs != "on" && o.graphs != "off" && o.graphs != "both")
     throw gpen::Error("--graphs takes on, off or both");
   return o;
@@ -275,6 +288,49 @@ class Report {
   bool show_percent_;
   const char* unit_ = "faces";
   double baseline_ = 0;
+};
+
+// An image file as [3, H, W] uint8 RGB in host memory: what a decoder
+// upstream of the element hands it.
+torch::Tensor decode_rgb(const std::string& path) {
+  const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw gpen::Error("cannot decode " + path);
+  auto rgb = torch::empty({3, bgr.rows, bgr.cols}, torch::kUInt8);
+  cv::Mat planes[3];
+  for (int c = 0; c < 3; ++c)  // OpenCV's B, G, R into planes 2, 1, 0
+    planes[c] = cv::Mat(bgr.rows, bgr.cols, CV_8UC1, rgb[2 - c].data_ptr<std::uint8_t>());
+  cv::split(bgr, planes);
+  return rgb;
+}
+
+// Decodes one file again for every frame on up to `threads` threads, ahead
+// of the consumer and in order, as a pipeline's decoder threads run beside
+// the element.
+class DecodeAhead {
+ public:
+  DecodeAhead(std::string path, int threads, int frames)
+      : path_(std::move(path)), threads_(threads), remaining_(frames) {
+    fill();
+  }
+
+  torch::Tensor next() {
+    auto frame = pending_.front().get();
+    pending_.pop_front();
+    fill();
+    return frame;
+  }
+
+ private:
+  void fill() {
+    while (static_cast<int>(pending_.size()) < threads_ && remaining_ > 0) {
+      pending_.push_back(std::async(std::launch::async, decode_rgb, path_));
+      --remaining_;
+    }
+  }
+
+  std::string path_;
+  int threads_, remaining_;
+  std::deque<std::future<torch::Tensor>> pending_;
 };
 
 // Random RetinaFace ResNet50 weights of a sensible scale (the network's cost
@@ -415,31 +471,60 @@ int main(int argc, char** argv) {
             report.row(r, peak_key(precision, o.tf32));
           }
         } else {
-          // 1920x1080 frames, one face each. The detector runs on every frame
-          // (RetinaFace R50: the given checkpoint, or random weights whose cost
-          // is the same); the face restored is a fixed 400x400 box.
+          // 1920x1080 frames (or --input's), one face each. The detector runs
+          // on every frame (RetinaFace R50: the given checkpoint, or random
+          // weights whose cost is the same); the face restored is a fixed
+          // box: a centred square of 37% of the frame's height (400x400 in
+          // 1080p).
           gpen::FaceEnhancer enhancer(state, device, precision);
           enhancer.set_cuda_graphs(graphs);
           const gpen::RetinaFace detector = o.detector_model.empty()
               ? gpen::RetinaFace(random_retinaface_r50(1), device)
               : gpen::RetinaFace::load(o.detector_model, device);
+          const bool decode = !o.input.empty();
+          const int decode_threads =
+              o.decode_threads > 0 ? o.decode_threads
+                                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
           std::vector<torch::Tensor> frames;
-          for (int i = 0; i < 8; ++i)
-            frames.push_back(torch::randint(0, 256, {3, 1080, 1920}, torch::kUInt8));
+          if (decode) {
+            frames.push_back(decode_rgb(o.input));  // its size; and the file in the page cache
+            // Decoding alone, for its ceiling on frames/s.
+            const int sample = 4 * decode_threads;
+            const auto start = std::chrono::steady_clock::now();
+            DecodeAhead alone(o.input, decode_threads, sample);
+            for (int i = 0; i < sample; ++i) alone.next();
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            std::printf("# frames decoded from %s (%lldx%lld) for every frame on %d thread(s); "
+                        "decoding alone: %.1f frames/s\n",
+                        o.input.c_str(), static_cast<long long>(frames[0].size(2)),
+                        static_cast<long long>(frames[0].size(1)), decode_threads, sample / seconds);
+          } else {
+            for (int i = 0; i < 8; ++i)
+              frames.push_back(torch::randint(0, 256, {3, 1080, 1920}, torch::kUInt8));
+          }
+          const float frame_height = static_cast<float>(frames[0].size(1));
+          const float frame_width = static_cast<float>(frames[0].size(2));
+          const float side = std::round(0.37f * frame_height);
           gpen::FaceDetection face;
-          face.x1 = 760, face.y1 = 340, face.x2 = 1160, face.y2 = 740;
+          face.x1 = std::round((frame_width - side) / 2), face.y1 = std::round((frame_height - side) / 2);
+          face.x2 = face.x1 + side, face.y2 = face.y1 + side;
           for (const int batch : o.batches) {
             gpen::FrameRestorer restorer(enhancer, nullptr, batch);
             gpen::RestoreOptions options;
             std::size_t detected = 0;
-            Row r{gpen::precision_name(precision), "frames", graphs_text, batch, {}, 0};
+            Row r{gpen::precision_name(precision), decode ? "frames+decode" : "frames", graphs_text,
+                  batch, {}, 0};
             r.timing = time_it(device, 1, 1, [&] {
+              std::optional<DecodeAhead> decoder;
+              if (decode) decoder.emplace(o.input, decode_threads, o.frames);
               std::uint64_t id = 0;
               std::size_t done = 0;
               for (int f = 0; f < o.frames; f += batch) {
                 const int n = std::min(batch, o.frames - f);
                 std::vector<torch::Tensor> chunk;
-                for (int k = 0; k < n; ++k) chunk.push_back(frames[(f + k) % frames.size()]);
+                for (int k = 0; k < n; ++k)
+                  chunk.push_back(decode ? decoder->next() : frames[(f + k) % frames.size()]);
                 // Detection on the device, batched like FrameRestorer batches it.
                 const auto found = detector.detect(torch::stack(chunk).to(device), 0.9f, 1500, 1000);
                 for (const auto& faces : found) detected += faces.size();
