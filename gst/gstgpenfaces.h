@@ -6,8 +6,11 @@
  *   right mouth corners) and `box` (4 doubles: the exact x1, y1, x2, y2 the
  *   landmarks belong to; the meta's own box is whole pixels);
  * - a custom meta "GpenFaceDetectionMeta" (structure: `detector` string,
- *   `faces` uint) telling that a detector looked at the frame, so that a
- *   frame where it found nobody is not searched again downstream.
+ *   `faces` uint, `face-data` array of 16 doubles per face: x1, y1, x2, y2,
+ *   score, has-landmarks, 5 landmark points) telling that a detector looked
+ *   at the frame, so that a frame where it found nobody is not searched
+ *   again downstream, and carrying the faces through elements that drop ROI
+ *   params (videoconvert in 1.22) and scaling them with the frame.
  */
 #pragma once
 
@@ -33,7 +36,8 @@ void gpen_faces_attach(GstBuffer* buffer, const std::vector<gpen::FaceDetection>
 /* The faces upstream found: from face ROI metas (ours, with landmarks, or any
  * other detector's, boxes only), an empty list when a detector marked the
  * frame and found nobody, nullopt when nobody looked. Landmarks are mapped
- * along when an element such as videoscale moved the meta's box. */
+ * along when an element such as videoscale moved the meta's box; a face ROI
+ * whose param was dropped takes the marker's face it overlaps (IoU >= 0.5). */
 std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer* buffer);
 
 /* A GstStructure "face" per face for bus messages: x, y, width, height (int),

@@ -733,6 +733,89 @@ GST_START_TEST(test_detect_then_enhance_equals_one_element) {
 }
 GST_END_TEST;
 
+// videoconvert (1.22) copies a face ROI meta without its gpen-face param; the
+// faces come through in the detection marker instead, so converting between
+// the two elements loses nothing.
+GST_START_TEST(test_detect_convert_enhance_equals_one_element) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  GstHarness* single = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
+  gst_harness_push(single, make_frame(face, "RGB"));
+  const cv::Mat expected = pull_rgb(single, "RGB", face.cols, face.rows);
+  gst_harness_teardown(single);
+
+  const std::string launch = "gpenfacedetect ! videoconvert ! capsfilter caps=video/x-raw,format=BGRx ! gpenenhance model=" +
+                             kModel + " batch-size=1 device=cpu ! videoconvert ! capsfilter caps=video/x-raw,format=RGB";
+  GstHarness* chain = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps_str(chain, caps_string("RGB", face.cols, face.rows).c_str());
+  gst_harness_push(chain, make_frame(face, "RGB"));
+  const cv::Mat got = pull_rgb(chain, "RGB", face.cols, face.rows);
+  fail_unless_equals_int(max_level_diff(got, expected), 0);
+  fail_unless(changed_pixels(got, face) > 1000);
+  gst_harness_teardown(chain);
+}
+GST_END_TEST;
+
+// A flip moves the faces: neither the face ROIs nor the marker survive it,
+// so gpenenhance searches the flipped frame itself.
+GST_START_TEST(test_detect_flip_enhance_detects_again) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  const auto run = [&](const std::string& launch) {
+    GstHarness* h = gst_harness_new_parse(launch.c_str());
+    gst_harness_set_src_caps_str(h, caps_string("RGB", face.cols, face.rows).c_str());
+    gst_harness_push(h, make_frame(face, "RGB"));
+    const cv::Mat out = pull_rgb(h, "RGB", face.cols, face.rows);
+    gst_harness_teardown(h);
+    return out;
+  };
+  const std::string enhance = " ! gpenenhance model=" + kModel + " batch-size=1 device=cpu";
+  const cv::Mat expected = run("videoflip method=horizontal-flip" + enhance);
+  const cv::Mat got = run("gpenfacedetect ! videoflip method=horizontal-flip" + enhance);
+  fail_unless_equals_int(max_level_diff(got, expected), 0);
+  cv::Mat flipped;
+  cv::flip(face, flipped, 1);
+  fail_unless(changed_pixels(got, flipped) > 1000);
+}
+GST_END_TEST;
+
+// The marker's faces scale with the frame (videoscale's meta transform).
+GST_START_TEST(test_detection_marker_scales_with_the_frame) {
+  const cv::Mat face = load_rgb("astronaut.png", kImages);
+  const auto face_data = [](GstBuffer* buffer) {
+    GstCustomMeta* marker = gst_buffer_get_custom_meta(buffer, "GpenFaceDetectionMeta");
+    fail_unless(marker != nullptr);
+    const GValue* data = gst_structure_get_value(gst_custom_meta_get_structure(marker), "face-data");
+    fail_unless(data != nullptr && gst_value_array_get_size(data) == 16, "one face of 16 values");
+    std::vector<double> values;
+    for (guint i = 0; i < 16; ++i) values.push_back(g_value_get_double(gst_value_array_get_value(data, i)));
+    return values;
+  };
+  GstHarness* plain = gst_harness_new("gpenfacedetect");
+  gst_harness_set_src_caps_str(plain, caps_string("RGB", face.cols, face.rows).c_str());
+  gst_harness_push(plain, make_frame(face, "RGB"));
+  GstBuffer* out = gst_harness_pull(plain);
+  const auto before = face_data(out);
+  gst_buffer_unref(out);
+  gst_harness_teardown(plain);
+  fail_unless(before[5] == 1.0, "with landmarks");
+
+  const std::string launch = "gpenfacedetect ! videoscale ! capsfilter caps=video/x-raw,width=" +
+                             std::to_string(2 * face.cols) + ",height=" + std::to_string(face.rows / 2);
+  GstHarness* scaled = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps_str(scaled, caps_string("RGB", face.cols, face.rows).c_str());
+  gst_harness_push(scaled, make_frame(face, "RGB"));
+  out = gst_harness_pull(scaled);
+  const auto after = face_data(out);
+  gst_buffer_unref(out);
+  gst_harness_teardown(scaled);
+  // x doubles, y halves: the box (0..3) and the landmarks (6..15); score and flag stay.
+  for (int k = 0; k < 16; ++k) {
+    const double factor = (k >= 4 && k < 6) ? 1.0 : ((k < 4 ? k : k - 6) % 2 == 0 ? 2.0 : 0.5);
+    fail_unless(std::abs(after[k] - before[k] * factor) < 1e-3, "value %d: %f, expected %f", k, after[k],
+                before[k] * factor);
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_facedetect_attaches_face_metas) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
   GstHarness* h = gst_harness_new("gpenfacedetect");
@@ -929,6 +1012,9 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_full_mixed_stream_keeps_order_and_timestamps);
   tcase_add_test(tc, test_full_honours_upstream_face_metas);
   tcase_add_test(tc, test_detect_then_enhance_equals_one_element);
+  tcase_add_test(tc, test_detect_convert_enhance_equals_one_element);
+  tcase_add_test(tc, test_detect_flip_enhance_detects_again);
+  tcase_add_test(tc, test_detection_marker_scales_with_the_frame);
   tcase_add_test(tc, test_facedetect_attaches_face_metas);
   tcase_add_test(tc, test_detected_frame_without_faces_is_not_searched_again);
   tcase_add_test(tc, test_full_strength_zero_passes_frames_untouched);
