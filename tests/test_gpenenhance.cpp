@@ -709,19 +709,26 @@ GST_START_TEST(test_full_honours_upstream_face_metas) {
 }
 GST_END_TEST;
 
+// One RGB frame through a parsed chain of elements; `out` (optional) gets the buffer.
+static cv::Mat through_chain(const std::string& launch, const cv::Mat& rgb, GstBuffer** out = nullptr) {
+  GstHarness* h = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps_str(h, caps_string("RGB", rgb.cols, rgb.rows).c_str());
+  gst_harness_push(h, make_frame(rgb, "RGB"));
+  const cv::Mat result = pull_rgb(h, "RGB", rgb.cols, rgb.rows, out);
+  gst_harness_teardown(h);
+  return result;
+}
+
+static const std::string& enhance_chain() {
+  static const std::string chain = "gpenenhance model=" + kModel + " batch-size=1 device=cpu";
+  return chain;
+}
+
 GST_START_TEST(test_detect_then_enhance_equals_one_element) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
-  GstHarness* single = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
-  gst_harness_push(single, make_frame(face, "RGB"));
-  const cv::Mat expected = pull_rgb(single, "RGB", face.cols, face.rows);
-  gst_harness_teardown(single);
-
-  const std::string launch = "gpenfacedetect ! gpenenhance model=" + kModel + " batch-size=1 device=cpu";
-  GstHarness* two = gst_harness_new_parse(launch.c_str());
-  gst_harness_set_src_caps_str(two, caps_string("RGB", face.cols, face.rows).c_str());
-  gst_harness_push(two, make_frame(face, "RGB"));
+  const cv::Mat expected = through_chain(enhance_chain(), face);
   GstBuffer* out = nullptr;
-  const cv::Mat got = pull_rgb(two, "RGB", face.cols, face.rows, &out);
+  const cv::Mat got = through_chain("gpenfacedetect ! " + enhance_chain(), face, &out);
   fail_unless_equals_int(max_level_diff(got, expected), 0);
   fail_unless(changed_pixels(got, face) > 1000);
   // The detector's face stays on the buffer for anyone downstream.
@@ -729,7 +736,6 @@ GST_START_TEST(test_detect_then_enhance_equals_one_element) {
   fail_unless(roi != nullptr);
   fail_unless_equals_string(g_quark_to_string(roi->roi_type), "face");
   gst_buffer_unref(out);
-  gst_harness_teardown(two);
 }
 GST_END_TEST;
 
@@ -738,20 +744,12 @@ GST_END_TEST;
 // the two elements loses nothing.
 GST_START_TEST(test_detect_convert_enhance_equals_one_element) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
-  GstHarness* single = make_full_harness(make_full_element(1), "RGB", face.cols, face.rows);
-  gst_harness_push(single, make_frame(face, "RGB"));
-  const cv::Mat expected = pull_rgb(single, "RGB", face.cols, face.rows);
-  gst_harness_teardown(single);
-
-  const std::string launch = "gpenfacedetect ! videoconvert ! capsfilter caps=video/x-raw,format=BGRx ! gpenenhance model=" +
-                             kModel + " batch-size=1 device=cpu ! videoconvert ! capsfilter caps=video/x-raw,format=RGB";
-  GstHarness* chain = gst_harness_new_parse(launch.c_str());
-  gst_harness_set_src_caps_str(chain, caps_string("RGB", face.cols, face.rows).c_str());
-  gst_harness_push(chain, make_frame(face, "RGB"));
-  const cv::Mat got = pull_rgb(chain, "RGB", face.cols, face.rows);
+  const cv::Mat expected = through_chain(enhance_chain(), face);
+  const cv::Mat got = through_chain("gpenfacedetect ! videoconvert ! capsfilter caps=video/x-raw,format=BGRx ! " +
+                                        enhance_chain() + " ! videoconvert ! capsfilter caps=video/x-raw,format=RGB",
+                                    face);
   fail_unless_equals_int(max_level_diff(got, expected), 0);
   fail_unless(changed_pixels(got, face) > 1000);
-  gst_harness_teardown(chain);
 }
 GST_END_TEST;
 
@@ -759,17 +757,8 @@ GST_END_TEST;
 // so gpenenhance searches the flipped frame itself.
 GST_START_TEST(test_detect_flip_enhance_detects_again) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
-  const auto run = [&](const std::string& launch) {
-    GstHarness* h = gst_harness_new_parse(launch.c_str());
-    gst_harness_set_src_caps_str(h, caps_string("RGB", face.cols, face.rows).c_str());
-    gst_harness_push(h, make_frame(face, "RGB"));
-    const cv::Mat out = pull_rgb(h, "RGB", face.cols, face.rows);
-    gst_harness_teardown(h);
-    return out;
-  };
-  const std::string enhance = " ! gpenenhance model=" + kModel + " batch-size=1 device=cpu";
-  const cv::Mat expected = run("videoflip method=horizontal-flip" + enhance);
-  const cv::Mat got = run("gpenfacedetect ! videoflip method=horizontal-flip" + enhance);
+  const cv::Mat expected = through_chain("videoflip method=horizontal-flip ! " + enhance_chain(), face);
+  const cv::Mat got = through_chain("gpenfacedetect ! videoflip method=horizontal-flip ! " + enhance_chain(), face);
   fail_unless_equals_int(max_level_diff(got, expected), 0);
   cv::Mat flipped;
   cv::flip(face, flipped, 1);
