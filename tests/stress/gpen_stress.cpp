@@ -6,13 +6,15 @@
 // bytes the element must not touch (alpha, x, row padding) untouched.
 //
 //   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
-//               [--soak FRAMES] [--seed N] [--self-check] [--roi-outcomes]
+//               [--soak FRAMES] [--memory-log CSV] [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
 //
 // The default is a short run for the test suite; --long runs thousands of
 // frames; --soak streams FRAMES frames and reports whether memory (RSS, and
-// CUDA device memory when there is one) stays flat after warm-up. Exit status
+// CUDA device memory when there is one) stays flat after warm-up, with the
+// C heap in use beside RSS to tell a leak from allocator growth; --memory-log
+// writes the samples. Exit status
 // 0 when every check held, 1 otherwise, 2 on bad arguments.
 #include <gst/gst.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ struct Options {
   std::string data_dir = GPEN_TEST_DATA_DIR;
   int cycles = 40;
   std::uint64_t soak_frames = 0;
+  std::string memory_log;  // CSV of the soak's memory samples
   unsigned seed = 1;
   bool long_run = false;
   bool self_check = false;
@@ -435,6 +438,10 @@ int run_soak(const Options& o) {
   }
   const auto start = std::chrono::steady_clock::now();
   stress::MemorySampler memory;
+  if (!o.memory_log.empty() && !memory.log_to(o.memory_log)) {
+    std::fprintf(stderr, "gpen-stress: cannot write %s\n", o.memory_log.c_str());
+    return 1;
+  }
   memory.sample(0);
   bool ok = scenario.start(spec);
   std::mt19937& rng = scenario.rng();
@@ -548,6 +555,7 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--cycles") o.cycles = std::stoi(value());
     else if (arg == "--seed") o.seed = static_cast<unsigned>(std::stoul(value()));
     else if (arg == "--soak") o.soak_frames = std::stoull(value());
+    else if (arg == "--memory-log") o.memory_log = value();
     else if (arg == "--stall-seconds") o.stall_seconds = std::stoi(value());
     else if (arg == "--long") o.long_run = true, o.cycles = 1500;
     else if (arg == "--self-check") o.self_check = true;
