@@ -6,12 +6,13 @@
 // bytes the element must not touch (alpha, x, row padding) untouched.
 //
 //   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
-//               [--soak FRAMES] [--memory-log CSV] [--seed N] [--self-check] [--roi-outcomes]
+//               [--huge-frames N] [--soak FRAMES] [--memory-log CSV] [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
 //
 // The default is a short run for the test suite; --long runs thousands of
-// frames; --soak streams FRAMES frames and reports whether memory (RSS, and
+// frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 (the
+// 8K-class odd size) in the middle of the run; --soak streams FRAMES frames and reports whether memory (RSS, and
 // CUDA device memory when there is one) stays flat after warm-up, with the
 // C heap in use beside RSS to tell a leak from allocator growth; --memory-log
 // writes the samples. Exit status
@@ -47,6 +48,7 @@ struct Options {
   stress::PipelineOptions pipeline;
   std::string data_dir = GPEN_TEST_DATA_DIR;
   int cycles = 40;
+  int huge_frames = 0;  // frames of kHugeWidth x kHugeHeight mid-run
   std::uint64_t soak_frames = 0;
   std::string memory_log;  // CSV of the soak's memory samples
   unsigned seed = 1;
@@ -211,6 +213,15 @@ class Scenario {
     ++tally_.eos_barriers;
     ++progress_;
     return then_continue ? flush_seek() : true;
+  }
+
+  // A frame bigger than 8K UHD with odd sides, in a random format and stride.
+  FrameSpec huge_spec() {
+    FrameSpec s = random_spec();
+    s.width = 7681, s.height = 4321;
+    s.content = full_ ? Content::Crowd : Content::Face;
+    s.rois.clear();
+    return s;
   }
 
   FrameSpec random_spec() {
@@ -400,6 +411,12 @@ int run_cycles(const Options& o) {
       changer.emplace(pipeline.pipeline(), pipeline.enhancer(), o.pipeline.mode == "full", o.pipeline.model,
                       o.seed + 1, scenario.tally());
     for (int cycle = 0; ok && cycle < o.cycles; ++cycle) {
+      if (o.huge_frames > 0 && cycle == o.cycles / 2) {
+        scenario.change_caps(scenario.huge_spec());
+        for (int i = 0; ok && i < o.huge_frames; ++i) ok = scenario.push_frame();
+        if (ok) ok = scenario.eos_barrier(true);
+        scenario.change_caps(scenario.random_spec());
+      }
       if (rng() % 3 == 0) scenario.change_caps(scenario.random_spec());
       const int frames = 3 + static_cast<int>(rng() % 8);
       for (int i = 0; ok && i < frames; ++i) {
@@ -557,7 +574,8 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--soak") o.soak_frames = std::stoull(value());
     else if (arg == "--memory-log") o.memory_log = value();
     else if (arg == "--stall-seconds") o.stall_seconds = std::stoi(value());
-    else if (arg == "--long") o.long_run = true, o.cycles = 1500;
+    else if (arg == "--long") o.long_run = true, o.cycles = 1500, o.huge_frames = std::max(o.huge_frames, 3);
+    else if (arg == "--huge-frames") o.huge_frames = std::stoi(value());
     else if (arg == "--self-check") o.self_check = true;
     else if (arg == "--roi-outcomes") o.roi_outcomes = true;
     else if (arg == "--passthrough") o.pipeline.passthrough = true;
