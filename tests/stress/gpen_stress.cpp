@@ -9,6 +9,7 @@
 //               [--huge-frames N] [--soak FRAMES] [--memory-log CSV] [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
+//               [--set NAME=VALUE ...]
 //
 // The default is a short run for the test suite; --long runs thousands of
 // frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 (the
@@ -573,6 +574,7 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--seed") o.seed = static_cast<unsigned>(std::stoul(value()));
     else if (arg == "--soak") o.soak_frames = std::stoull(value());
     else if (arg == "--memory-log") o.memory_log = value();
+    else if (arg == "--set") o.pipeline.element_settings.push_back(value());
     else if (arg == "--stall-seconds") o.stall_seconds = std::stoi(value());
     else if (arg == "--long") o.long_run = true, o.cycles = 1500, o.huge_frames = std::max(o.huge_frames, 3);
     else if (arg == "--huge-frames") o.huge_frames = std::stoi(value());
