@@ -6,17 +6,19 @@
 // bytes the element must not touch (alpha, x, row padding) untouched.
 //
 //   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
-//               [--huge-frames N] [--soak FRAMES] [--memory-log CSV] [--seed N] [--self-check] [--roi-outcomes]
+//               [--huge-frames N] [--soak FRAMES] [--memory-log CSV]
+//               [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
 //               [--set NAME=VALUE ...]
 //
 // The default is a short run for the test suite; --long runs thousands of
-// frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 (the
-// 8K-class odd size) in the middle of the run; --soak streams FRAMES frames and reports whether memory (RSS, and
-// CUDA device memory when there is one) stays flat after warm-up, with the
-// C heap in use beside RSS to tell a leak from allocator growth; --memory-log
-// writes the samples. Exit status
+// frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 in the
+// middle of the run; --soak streams FRAMES frames and reports whether memory
+// (RSS, the C heap in use, which tells a leak from allocator growth, and CUDA
+// device memory when there is one) stays flat after warm-up; --memory-log
+// writes the samples as they are taken; --set sets a gpenenhance property
+// (e.g. messages=none). Exit status
 // 0 when every check held, 1 otherwise, 2 on bad arguments.
 #include <gst/gst.h>
 #include <unistd.h>
@@ -49,7 +51,7 @@ struct Options {
   stress::PipelineOptions pipeline;
   std::string data_dir = GPEN_TEST_DATA_DIR;
   int cycles = 40;
-  int huge_frames = 0;  // frames of kHugeWidth x kHugeHeight mid-run
+  int huge_frames = 0;  // frames of 7681x4321 pushed mid-run
   std::uint64_t soak_frames = 0;
   std::string memory_log;  // CSV of the soak's memory samples
   unsigned seed = 1;

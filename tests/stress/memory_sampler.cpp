@@ -109,13 +109,18 @@ bool MemorySampler::flat(double warmup_fraction, std::uint64_t tolerance_bytes, 
   *report = line;
   const bool heap_known = std::all_of(samples_.begin() + static_cast<std::ptrdiff_t>(start), samples_.end(),
                                       [](const Sample& s) { return s.heap.has_value(); });
+  bool heap_flat = true;
   if (heap_known) {
+    // The heap in use is far steadier than RSS (no pages kept by the
+    // allocator): a quarter of the RSS tolerance, or 3%.
     const auto heap = [](const Sample& s) { return *s.heap; };
-    std::snprintf(line, sizeof line, "; heap in use: mean of first/last quarter after warm-up %.1f -> %.1f MiB (%+.2f MiB)",
-                  mib(mean(samples_, start, start + quarter, heap)),
-                  mib(mean(samples_, samples_.size() - quarter, samples_.size(), heap)),
-                  mib(mean(samples_, samples_.size() - quarter, samples_.size(), heap) -
-                      mean(samples_, start, start + quarter, heap)));
+    const double heap_first = mean(samples_, start, start + quarter, heap);
+    const double heap_growth = mean(samples_, samples_.size() - quarter, samples_.size(), heap) - heap_first;
+    const double heap_allowed = std::max(static_cast<double>(tolerance_bytes) / 4, 0.03 * heap_first);
+    heap_flat = heap_growth < heap_allowed;
+    std::snprintf(line, sizeof line,
+                  "; heap in use: mean of first/last quarter after warm-up %.1f -> %.1f MiB (%+.2f MiB, allowed %.1f)",
+                  mib(heap_first), mib(heap_first + heap_growth), mib(heap_growth), mib(heap_allowed));
     *report += line;
   }
   if (samples_.back().device && samples_[start].device) {
@@ -123,7 +128,7 @@ bool MemorySampler::flat(double warmup_fraction, std::uint64_t tolerance_bytes, 
                   mib(*samples_.back().device));
     *report += line;
   }
-  return growth < allowed;
+  return growth < allowed && heap_flat;
 }
 
 }  // namespace stress

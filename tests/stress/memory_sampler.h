@@ -41,8 +41,8 @@ class MemorySampler {
 
   // Compares the first and last quarters of the samples after the first
   // `warmup_fraction` of them: flat when the mean grew by less than
-  // max(`tolerance_bytes`, 3%). `report` gets the figures (RSS, and the
-  // heap in use over the same samples when known).
+  // max(`tolerance_bytes`, 3%), and the heap in use (when known) by less
+  // than max(`tolerance_bytes` / 4, 3%). `report` gets the figures.
   bool flat(double warmup_fraction, std::uint64_t tolerance_bytes, std::string* report) const;
 
  private:
