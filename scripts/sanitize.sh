@@ -8,7 +8,7 @@
 #
 #   scripts/sanitize.sh [MESON_TEST_ARGS...]   # e.g. --suite unit
 #
-# About 20 minutes on 2 cores from scratch (see docs/reliability.md).
+# About 20-25 minutes on 2 shared cores from scratch (see docs/reliability.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
