@@ -52,9 +52,11 @@ static GstBuffer* make_frame(const cv::Mat& rgb, const char* format) {
   const int pstride = GST_VIDEO_FRAME_COMP_PSTRIDE(&frame, 0);
   for (int c = 0; c < 3; ++c) {
     const auto offset = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c)) - plane;
-    for (int y = 0; y < rgb.rows; ++y)
-      for (int x = 0; x < rgb.cols; ++x)
-        plane[y * stride + x * pstride + offset] = rgb.at<cv::Vec3b>(y, x)[c];
+    for (int y = 0; y < rgb.rows; ++y) {
+      const cv::Vec3b* row = rgb.ptr<cv::Vec3b>(y);
+      guint8* out = plane + static_cast<gsize>(y) * stride + offset;
+      for (int x = 0; x < rgb.cols; ++x) out[x * pstride] = row[x][c];
+    }
   }
   gst_video_frame_unmap(&frame);
   return buffer;
@@ -71,9 +73,11 @@ static cv::Mat frame_rgb(GstBuffer* buffer, const char* format, int width, int h
   cv::Mat rgb(height, width, CV_8UC3);
   for (int c = 0; c < 3; ++c) {
     const auto offset = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(&frame, c)) - plane;
-    for (int y = 0; y < height; ++y)
-      for (int x = 0; x < width; ++x)
-        rgb.at<cv::Vec3b>(y, x)[c] = plane[y * stride + x * pstride + offset];
+    for (int y = 0; y < height; ++y) {
+      cv::Vec3b* row = rgb.ptr<cv::Vec3b>(y);
+      const guint8* in = plane + static_cast<gsize>(y) * stride + offset;
+      for (int x = 0; x < width; ++x) row[x][c] = in[x * pstride];
+    }
   }
   gst_video_frame_unmap(&frame);
   return rgb;
@@ -883,6 +887,108 @@ GST_START_TEST(test_full_odd_sizes) {
 }
 GST_END_TEST;
 
+/* Bytes of a packed single-plane frame that are no pixel's R, G or B (x or
+ * alpha bytes, row padding) and do not hold make_frame()'s 0xAB. */
+static gsize spoiled_padding_bytes(GstBuffer* buffer, const char* format, int width, int height) {
+  GstVideoInfo info = video_info(format, width, height);
+  fail_unless_equals_int(GST_VIDEO_INFO_N_PLANES(&info), 1);
+  const gsize stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+  std::vector<bool> component(stride, false);
+  for (int c = 0; c < 3; ++c)
+    for (int x = 0; x < width; ++x)
+      component[GST_VIDEO_INFO_COMP_OFFSET(&info, c) + static_cast<gsize>(x) * GST_VIDEO_INFO_COMP_PSTRIDE(&info, c)] = true;
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buffer, &map, GST_MAP_READ));
+  fail_unless(map.size >= stride * height);
+  gsize spoiled = 0;
+  for (int y = 0; y < height; ++y) {
+    const guint8* row = map.data + static_cast<gsize>(y) * stride;
+    for (gsize i = 0; i < stride; ++i) spoiled += !component[i] && row[i] != 0xAB;
+  }
+  gst_buffer_unmap(buffer, &map);
+  return spoiled;
+}
+
+GST_START_TEST(test_full_7681x4321) {
+  // A frame bigger than 8K UHD with odd sides: RGB rows are padded (23,043
+  // bytes of pixels in a 23,044-byte stride), BGRx carries its x byte. A
+  // smooth background, the 1927 Solvay crowd at the top left and the
+  // astronaut at the bottom right, against both far edges.
+  const int width = 7681, height = 4321;
+  cv::Mat frame(height, width, CV_8UC3);
+  for (int y = 0; y < height; ++y) {
+    cv::Vec3b* row = frame.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < width; ++x)
+      row[x] = cv::Vec3b(static_cast<uchar>(40 + x * 150 / width), static_cast<uchar>(60 + y * 120 / height), 90);
+  }
+  const cv::Mat crowd = load_rgb("solvay_1927.png", kImages);
+  const cv::Mat astronaut = load_rgb("astronaut.png", kImages);
+  const cv::Rect crowd_at(1, 0, crowd.cols, crowd.rows);
+  const cv::Rect astronaut_at(width - astronaut.cols, height - astronaut.rows, astronaut.cols, astronaut.rows);
+  crowd.copyTo(frame(crowd_at));
+  astronaut.copyTo(frame(astronaut_at));
+  // Her face, in the frame (see test_facedetect_attaches_face_metas).
+  const cv::Rect her_face(astronaut_at.x + 177, astronaut_at.y + 66, 95, 95);
+  for (const char* format : {"BGRx", "RGB"}) {
+    GstHarness* h = make_full_harness(make_full_element(4), format, width, height);
+    ElementBus watch(h->element);
+    fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(frame, format), 7)), GST_FLOW_OK);
+    fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless(out != nullptr);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out), 7 * 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), 7);
+    GstCaps* caps = gst_pad_get_current_caps(h->sinkpad);
+    GstVideoInfo out_info;
+    fail_unless(caps != nullptr && gst_video_info_from_caps(&out_info, caps));
+    fail_unless_equals_int(GST_VIDEO_INFO_WIDTH(&out_info), width);
+    fail_unless_equals_int(GST_VIDEO_INFO_HEIGHT(&out_info), height);
+    fail_unless_equals_string(GST_VIDEO_INFO_NAME(&out_info), format);
+    gst_caps_unref(caps);
+    fail_unless_equals_int(spoiled_padding_bytes(out, format, width, height), 0);
+    const cv::Mat rgb = frame_rgb(out, format, width, height);
+    gst_buffer_unref(out);
+    fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+    // The faces found are in the pictures (a box may reach over a picture's
+    // edge), not in the background; hers is one of them and was restored.
+    GstMessage* m = gst_bus_pop_filtered(watch.bus, GST_MESSAGE_ELEMENT);
+    fail_unless(m != nullptr, "no gpen-faces message");
+    const GstStructure* s = gst_message_get_structure(m);
+    fail_unless(gst_structure_has_name(s, "gpen-faces"), "%s", gst_structure_get_name(s));
+    const GValue* boxes = gst_structure_get_value(s, "boxes");
+    const guint faces = gst_value_array_get_size(boxes);
+    GST_INFO("%s %dx%d: %u faces", format, width, height, faces);
+    fail_unless(faces >= 11 && faces <= 41, "%u faces", faces);
+    bool found_her = false;
+    cv::Mat outside_out = rgb.clone(), outside_in = frame.clone();
+    for (guint i = 0; i < faces; ++i) {
+      const GstStructure* box = gst_value_get_structure(gst_value_array_get_value(boxes, i));
+      gint x = 0, y = 0, w = 0, hgt = 0;
+      fail_unless(gst_structure_get(box, "x", G_TYPE_INT, &x, "y", G_TYPE_INT, &y, "width", G_TYPE_INT, &w,
+                                    "height", G_TYPE_INT, &hgt, nullptr));
+      const cv::Rect r(x, y, w, hgt);
+      const cv::Point centre(x + w / 2, y + hgt / 2);
+      fail_unless(crowd_at.contains(centre) || astronaut_at.contains(centre), "a face at %d,%d %dx%d", x, y, w, hgt);
+      if ((r & her_face).area() > her_face.area() / 2) {
+        found_her = true;
+        fail_unless(changed_pixels(rgb(r), frame(r)) > r.area() / 2);
+      }
+      // Pixels more than twice a face's size from its centre cannot change.
+      const int reach = 2 * std::max(w, hgt);
+      const cv::Rect near = cv::Rect(x + w / 2 - reach, y + hgt / 2 - reach, 2 * reach, 2 * reach) &
+                            cv::Rect(0, 0, width, height);
+      outside_out(near).setTo(cv::Scalar(0, 0, 0));
+      outside_in(near).setTo(cv::Scalar(0, 0, 0));
+    }
+    gst_message_unref(m);
+    fail_unless(found_her, "the astronaut's face was not found");
+    fail_unless_equals_int(changed_pixels(outside_out, outside_in), 0);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_missing_detector_model_is_an_error) {
   GstElement* element = make_full_element(1);
   g_object_set(element, "detector-model", "/nonexistent/RetinaFace-R50.pth", nullptr);
@@ -1008,6 +1114,7 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_detected_frame_without_faces_is_not_searched_again);
   tcase_add_test(tc, test_full_strength_zero_passes_frames_untouched);
   tcase_add_test(tc, test_full_odd_sizes);
+  tcase_add_test(tc, test_full_7681x4321);
   tcase_add_test(tc, test_missing_detector_model_is_an_error);
   tcase_add_test(tc, test_retinaface_detector_loads_and_runs);
   tcase_add_test(tc, test_wrong_detector_model_is_an_error);

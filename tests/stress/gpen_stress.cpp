@@ -6,13 +6,19 @@
 // bytes the element must not touch (alpha, x, row padding) untouched.
 //
 //   gpen-stress --model FILE [--mode aligned|full] [--cycles N] [--long]
-//               [--soak FRAMES] [--seed N] [--self-check] [--roi-outcomes]
+//               [--huge-frames N] [--soak FRAMES] [--memory-log CSV]
+//               [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
+//               [--set NAME=VALUE ...]
 //
 // The default is a short run for the test suite; --long runs thousands of
-// frames; --soak streams FRAMES frames and reports whether memory (RSS, and
-// CUDA device memory when there is one) stays flat after warm-up. Exit status
+// frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 in the
+// middle of the run; --soak streams FRAMES frames and reports whether memory
+// (RSS, the C heap in use, which tells a leak from allocator growth, and CUDA
+// device memory when there is one) stays flat after warm-up; --memory-log
+// writes the samples as they are taken; --set sets a gpenenhance property
+// (e.g. messages=none). Exit status
 // 0 when every check held, 1 otherwise, 2 on bad arguments.
 #include <gst/gst.h>
 #include <unistd.h>
@@ -45,7 +51,9 @@ struct Options {
   stress::PipelineOptions pipeline;
   std::string data_dir = GPEN_TEST_DATA_DIR;
   int cycles = 40;
+  int huge_frames = 0;  // frames of 7681x4321 pushed mid-run
   std::uint64_t soak_frames = 0;
+  std::string memory_log;  // CSV of the soak's memory samples
   unsigned seed = 1;
   bool long_run = false;
   bool self_check = false;
@@ -208,6 +216,15 @@ class Scenario {
     ++tally_.eos_barriers;
     ++progress_;
     return then_continue ? flush_seek() : true;
+  }
+
+  // A frame bigger than 8K UHD with odd sides, in a random format and stride.
+  FrameSpec huge_spec() {
+    FrameSpec s = random_spec();
+    s.width = 7681, s.height = 4321;
+    s.content = full_ ? Content::Crowd : Content::Face;
+    s.rois.clear();
+    return s;
   }
 
   FrameSpec random_spec() {
@@ -397,6 +414,12 @@ int run_cycles(const Options& o) {
       changer.emplace(pipeline.pipeline(), pipeline.enhancer(), o.pipeline.mode == "full", o.pipeline.model,
                       o.seed + 1, scenario.tally());
     for (int cycle = 0; ok && cycle < o.cycles; ++cycle) {
+      if (o.huge_frames > 0 && cycle == o.cycles / 2) {
+        scenario.change_caps(scenario.huge_spec());
+        for (int i = 0; ok && i < o.huge_frames; ++i) ok = scenario.push_frame();
+        if (ok) ok = scenario.eos_barrier(true);
+        scenario.change_caps(scenario.random_spec());
+      }
       if (rng() % 3 == 0) scenario.change_caps(scenario.random_spec());
       const int frames = 3 + static_cast<int>(rng() % 8);
       for (int i = 0; ok && i < frames; ++i) {
@@ -435,6 +458,10 @@ int run_soak(const Options& o) {
   }
   const auto start = std::chrono::steady_clock::now();
   stress::MemorySampler memory;
+  if (!o.memory_log.empty() && !memory.log_to(o.memory_log)) {
+    std::fprintf(stderr, "gpen-stress: cannot write %s\n", o.memory_log.c_str());
+    return 1;
+  }
   memory.sample(0);
   bool ok = scenario.start(spec);
   std::mt19937& rng = scenario.rng();
@@ -548,8 +575,11 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--cycles") o.cycles = std::stoi(value());
     else if (arg == "--seed") o.seed = static_cast<unsigned>(std::stoul(value()));
     else if (arg == "--soak") o.soak_frames = std::stoull(value());
+    else if (arg == "--memory-log") o.memory_log = value();
+    else if (arg == "--set") o.pipeline.element_settings.push_back(value());
     else if (arg == "--stall-seconds") o.stall_seconds = std::stoi(value());
-    else if (arg == "--long") o.long_run = true, o.cycles = 1500;
+    else if (arg == "--long") o.long_run = true, o.cycles = 1500, o.huge_frames = std::max(o.huge_frames, 3);
+    else if (arg == "--huge-frames") o.huge_frames = std::stoi(value());
     else if (arg == "--self-check") o.self_check = true;
     else if (arg == "--roi-outcomes") o.roi_outcomes = true;
     else if (arg == "--passthrough") o.pipeline.passthrough = true;

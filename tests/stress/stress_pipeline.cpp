@@ -44,6 +44,11 @@ Pipeline::Pipeline(const PipelineOptions& o, FrameLedger& ledger) : ledger_(ledg
     g_object_set(enhancer_, "model", o.model.c_str(), "device", o.device.c_str(), "batch-size", o.batch_size,
                  nullptr);
     if (!o.detector_model.empty()) g_object_set(enhancer_, "detector-model", o.detector_model.c_str(), nullptr);
+    for (const auto& setting : o.element_settings) {
+      const auto eq = setting.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--set needs NAME=VALUE, got " + setting);
+      gst_util_set_object_arg(G_OBJECT(enhancer_), setting.substr(0, eq).c_str(), setting.substr(eq + 1).c_str());
+    }
   }
 
   // async=false: the sink still blocks in PAUSED, but state changes do not
@@ -155,7 +160,11 @@ GstBusSyncReply Pipeline::on_bus(GstBus* /*bus*/, GstMessage* message, gpointer 
     default:
       break;
   }
-  return GST_BUS_DROP;  // handled here: nothing accumulates on the bus
+  // Handled here: nothing accumulates on the bus. A sync handler that drops
+  // a message owns it (GstBusSyncHandler): without this unref every message
+  // leaked, about 850 bytes per frame in a soak (each frame posts one).
+  gst_message_unref(message);
+  return GST_BUS_DROP;
 }
 
 GstFlowReturn Pipeline::on_sample(GstAppSink* sink, gpointer data) {

@@ -31,6 +31,9 @@ struct PipelineOptions {
   // faults from GStreamer's or this program's.
   bool passthrough = false;
   bool async_sink = false;  // see the constructor
+  // NAME=VALUE settings for gpenenhance, applied after the others (e.g.
+  // messages=none, to tell its parts apart in a soak).
+  std::vector<std::string> element_settings;
 };
 
 class Pipeline {
