@@ -1,5 +1,5 @@
 // Device helpers shared by the CUDA kernels (src/*.cu): fp32 conversions of
-// the element types and V elements moved as one aligned access.
+// the element types, V elements moved as one aligned access, and fp32 loads.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -39,6 +39,22 @@ __device__ void store(T* p, const float (&in)[V]) {
 #pragma unroll
   for (int i = 0; i < V; ++i) packet.v[i] = from_float<T>(in[i]);
   *reinterpret_cast<Packet<T, V>*>(p) = packet;
+}
+
+// V consecutive fp32 values (per-channel scales, biases, weights): 16-byte
+// loads when V is a multiple of 4 (callers check the alignment).
+template <int V>
+__device__ void load_floats(const float* p, float (&out)[V]) {
+  if constexpr (V % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < V; i += 4) {
+      const float4 q = *reinterpret_cast<const float4*>(p + i);
+      out[i] = q.x, out[i + 1] = q.y, out[i + 2] = q.z, out[i + 3] = q.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < V; ++i) out[i] = p[i];
+  }
 }
 
 }  // namespace gpen::cuda

@@ -25,22 +25,6 @@ __device__ float activate(float v) {
   return (v < 0.f ? 0.2f * v : v) * kGain;
 }
 
-// V consecutive fp32 parameters (a scale or bias per channel): 16-byte loads
-// when V is a multiple of 4 (the launcher checks the alignment).
-template <int V>
-__device__ void load_params(const float* p, float (&out)[V]) {
-  if constexpr (V % 4 == 0) {
-#pragma unroll
-    for (int i = 0; i < V; i += 4) {
-      const float4 q = *reinterpret_cast<const float4*>(p + i);
-      out[i] = q.x, out[i + 1] = q.y, out[i + 2] = q.z, out[i + 3] = q.w;
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < V; ++i) out[i] = p[i];
-  }
-}
-
 // Bias, activation, the unscaled copy, the next layer's scaling and the
 // stores, for R rows of V channels starting at `at` (channel index `c` of the
 // output's `out_channels`).
@@ -51,7 +35,7 @@ __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][V], int rows, 
   T* out_plain = static_cast<T*>(a.out_plain);
   if (a.activate) {
     float bias[V];
-    load_params<V>(a.bias + c, bias);
+    load_floats<V>(a.bias + c, bias);
 #pragma unroll
     for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -64,7 +48,7 @@ __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][V], int rows, 
   }
   if (a.next_scale != nullptr) {
     float scale[V];
-    load_params<V>(a.next_scale + static_cast<long long>(b) * a.out_channels + c, scale);
+    load_floats<V>(a.next_scale + static_cast<long long>(b) * a.out_channels + c, scale);
 #pragma unroll
     for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -153,7 +137,7 @@ __global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs 
       }
       if (a.out_scale != nullptr) {
         float scale[V];
-        load_params<V>(a.out_scale + static_cast<long long>(b) * C + c, scale);
+        load_floats<V>(a.out_scale + static_cast<long long>(b) * C + c, scale);
 #pragma unroll
         for (int r = 0; r < R; ++r)
 #pragma unroll

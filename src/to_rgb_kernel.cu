@@ -16,15 +16,6 @@
 namespace gpen::cuda {
 namespace {
 
-template <int V>
-__device__ void load_weights(const float* p, float (&out)[V]) {
-#pragma unroll
-  for (int i = 0; i < V; i += 4) {
-    const float4 q = *reinterpret_cast<const float4*>(p + i);
-    out[i] = q.x, out[i + 1] = q.y, out[i + 2] = q.z, out[i + 3] = q.w;
-  }
-}
-
 // Grid y is the face (so its weights are loaded once per thread when each
 // lane has one packet, kOnePacket), grid x strides over its pixels.
 template <typename T, int V, bool kOnePacket>
@@ -43,9 +34,9 @@ __global__ void __launch_bounds__(256) to_rgb_kernel(ToRgbKernelArgs a, int lane
 
   float w0[V], w1[V], w2[V];
   if constexpr (kOnePacket) {
-    load_weights<V>(w + sub * V, w0);
-    load_weights<V>(w + C + sub * V, w1);
-    load_weights<V>(w + 2 * C + sub * V, w2);
+    load_floats<V>(w + sub * V, w0);
+    load_floats<V>(w + C + sub * V, w1);
+    load_floats<V>(w + 2 * C + sub * V, w2);
   }
   for (long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; warp < warps;
        warp += warp_stride) {
@@ -59,9 +50,9 @@ __global__ void __launch_bounds__(256) to_rgb_kernel(ToRgbKernelArgs a, int lane
         float v[V];
         load<T, V>(px + c, v);
         if constexpr (!kOnePacket) {
-          load_weights<V>(w + c, w0);
-          load_weights<V>(w + C + c, w1);
-          load_weights<V>(w + 2 * C + c, w2);
+          load_floats<V>(w + c, w0);
+          load_floats<V>(w + C + c, w1);
+          load_floats<V>(w + 2 * C + c, w2);
         }
 #pragma unroll
         for (int i = 0; i < V; ++i) {
