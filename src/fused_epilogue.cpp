@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <algorithm>
-#include <cstdint>
 
 #include <torch/torch.h>
 
@@ -11,6 +10,7 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "fused_epilogue_kernel.h"
+#include "kernel_tensor_checks.h"
 #endif
 
 namespace gpen {
@@ -43,9 +43,7 @@ EpilogueOutputs with_aten(const EpilogueInputs& in) {
 
 #ifdef GPEN_WITH_CUDA_KERNELS
 
-bool aligned_pairs(const torch::Tensor& t) {
-  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % (2 * t.element_size()) == 0;
-}
+bool aligned_pairs(const torch::Tensor& t) { return data_aligned(t, 2 * t.element_size()); }
 
 const float* float_pointer(const torch::Tensor& t) {
   return t.defined() ? t.data_ptr<float>() : nullptr;
@@ -55,7 +53,7 @@ const float* float_pointer(const torch::Tensor& t) {
 // channel counts, 4x4 blurs and matching dtypes; anything else takes ATen.
 bool kernel_applies(const EpilogueInputs& in) {
   const auto dtype = in.conv.scalar_type();
-  if (dtype != torch::kFloat && dtype != torch::kHalf && dtype != torch::kBFloat16) return false;
+  if (!kernel_element_type(dtype)) return false;
   if (in.conv.size(1) % 2 != 0) return false;
   if (in.features.defined() &&
       (in.features.scalar_type() != dtype || in.features.size(1) != in.conv.size(1)))
@@ -100,9 +98,7 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   if (separate_plain) out.plain = torch::empty_like(out.scaled);
 
   cuda::EpilogueKernelArgs a;
-  a.type = conv.scalar_type() == torch::kHalf       ? cuda::ElementType::F16
-           : conv.scalar_type() == torch::kBFloat16 ? cuda::ElementType::BF16
-                                                    : cuda::ElementType::F32;
+  a.type = *kernel_element_type(conv.scalar_type());
   a.batch = batch;
   a.height = height;
   a.width = width;

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 
-namespace gpen::cuda {
+#include "cuda_element_type.h"
 
-enum class ElementType { F32, F16, BF16 };
+namespace gpen::cuda {
 
 struct EpilogueKernelArgs {
   ElementType type = ElementType::F32;

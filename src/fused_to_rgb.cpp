@@ -1,6 +1,5 @@
 #include "fused_to_rgb.h"
 
-#include <cstdint>
 
 #include <torch/torch.h>
 
@@ -8,6 +7,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
+#include "kernel_tensor_checks.h"
 #include "to_rgb_kernel.h"
 #endif
 
@@ -28,15 +28,10 @@ torch::Tensor with_aten(const torch::Tensor& x, const torch::Tensor& weight, con
 
 #ifdef GPEN_WITH_CUDA_KERNELS
 
-bool aligned16(const torch::Tensor& t) {
-  return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0;
-}
-
 bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& skip) {
-  const auto dtype = x.scalar_type();
-  if (dtype != torch::kFloat && dtype != torch::kHalf && dtype != torch::kBFloat16) return false;
-  if (!x.is_contiguous(torch::MemoryFormat::ChannelsLast) || !aligned16(x)) return false;
-  if (!weight.is_contiguous() || weight.scalar_type() != torch::kFloat || !aligned16(weight)) return false;
+  if (!kernel_element_type(x.scalar_type())) return false;
+  if (!x.is_contiguous(torch::MemoryFormat::ChannelsLast) || !data_aligned(x, 16)) return false;
+  if (!weight.is_contiguous() || weight.scalar_type() != torch::kFloat || !data_aligned(weight, 16)) return false;
   if (skip.defined() && (!skip.is_contiguous() || skip.scalar_type() != torch::kFloat)) return false;
   return cuda::to_rgb_kernel_applies(static_cast<int>(x.size(1)), static_cast<int>(x.element_size()));
 }
@@ -47,9 +42,7 @@ torch::Tensor with_kernel(const torch::Tensor& x, const torch::Tensor& weight, c
   const auto bias_fp32 = bias.to(torch::kFloat).contiguous();
   auto out = torch::empty({x.size(0), 3, x.size(2), x.size(3)}, x.options().dtype(torch::kFloat));
   cuda::ToRgbKernelArgs a;
-  a.type = x.scalar_type() == torch::kHalf       ? cuda::ElementType::F16
-           : x.scalar_type() == torch::kBFloat16 ? cuda::ElementType::BF16
-                                                 : cuda::ElementType::F32;
+  a.type = *kernel_element_type(x.scalar_type());
   a.batch = x.size(0);
   a.height = x.size(2);
   a.width = x.size(3);

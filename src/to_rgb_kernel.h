@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "fused_epilogue_kernel.h"  // ElementType
+#include "cuda_element_type.h"
 
 namespace gpen::cuda {
 
