@@ -1,7 +1,7 @@
 #include "fused_epilogue.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 
 #include <torch/torch.h>
 

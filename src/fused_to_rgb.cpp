@@ -1,6 +1,5 @@
 #include "fused_to_rgb.h"
 
-
 #include <torch/torch.h>
 
 #ifdef GPEN_WITH_CUDA_KERNELS
