@@ -69,12 +69,10 @@ GValue double_array(const float* values, int count) {
   return array;
 }
 
-bool read_doubles(const GstStructure* s, const char* field, double* out, guint count) {
-  const GValue* array = gst_structure_get_value(s, field);
-  if (!array || !GST_VALUE_HOLDS_ARRAY(array) || gst_value_array_get_size(array) != count)
-    return false;
+// `count` finite numbers from `array`, starting at `first`.
+bool read_doubles(const GValue* array, guint first, double* out, guint count) {
   for (guint i = 0; i < count; ++i) {
-    const GValue* v = gst_value_array_get_value(array, i);
+    const GValue* v = gst_value_array_get_value(array, first + i);
     if (G_VALUE_HOLDS_DOUBLE(v))
       out[i] = g_value_get_double(v);
     else if (G_VALUE_HOLDS_FLOAT(v))
@@ -84,6 +82,13 @@ bool read_doubles(const GstStructure* s, const char* field, double* out, guint c
     if (!std::isfinite(out[i])) return false;
   }
   return true;
+}
+
+// A field that is an array of exactly `count` finite numbers.
+bool read_doubles(const GstStructure* s, const char* field, double* out, guint count) {
+  const GValue* array = gst_structure_get_value(s, field);
+  return array && GST_VALUE_HOLDS_ARRAY(array) && gst_value_array_get_size(array) == count &&
+         read_doubles(array, 0, out, count);
 }
 
 }  // namespace
@@ -153,12 +158,7 @@ std::vector<gpen::FaceDetection> marker_faces(GstBuffer* buffer) {
     return faces;
   for (guint at = 0; at < gst_value_array_get_size(data); at += kFaceValues) {
     double v[kFaceValues];
-    bool ok = true;
-    for (guint k = 0; k < kFaceValues && ok; ++k) {
-      const GValue* item = gst_value_array_get_value(data, at + k);
-      ok = G_VALUE_HOLDS_DOUBLE(item) && std::isfinite(v[k] = g_value_get_double(item));
-    }
-    if (!ok) continue;
+    if (!read_doubles(data, at, v, kFaceValues)) continue;
     gpen::FaceDetection face;
     face.x1 = static_cast<float>(v[0]), face.y1 = static_cast<float>(v[1]);
     face.x2 = static_cast<float>(v[2]), face.y2 = static_cast<float>(v[3]);
