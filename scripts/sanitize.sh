@@ -12,17 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# -O0 with line tables only: instrumented LibTorch-heavy files compile 2-4x
-# faster than at -O1 -g, and the tests' time is spent in (uninstrumented)
-# LibTorch anyway.
-options=(-Db_sanitize=address,undefined -Db_lundef=false -Dbenchmark=disabled
-         -Doptimization=0 -Ddebug=false -Dcpp_args=-g1)
-if [ -f build-asan/build.ninja ]; then
-  meson setup --reconfigure build-asan "${options[@]}"
-else
-  meson setup build-asan "${options[@]}"
-fi
-ninja -C build-asan
+scripts/sanitized-build.sh build-asan address,undefined
 # Instrumented code runs 2-3x slower: stretch the timeouts. The tools and
 # examples suites run too: tests/meson.build preloads the ASan runtime into
 # the uninstrumented hosts that load the plugin (gst-launch-1.0, python3).

@@ -16,14 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-options=(-Db_sanitize=thread -Db_lundef=false -Dbenchmark=disabled
-         -Doptimization=0 -Ddebug=false -Dcpp_args=-g1)
-if [ -f build-tsan/build.ninja ]; then
-  meson setup --reconfigure build-tsan "${options[@]}"
-else
-  meson setup build-tsan "${options[@]}"
-fi
-ninja -C build-tsan
+scripts/sanitized-build.sh build-tsan thread
 if [ $# -eq 0 ]; then
   set -- --suite element --suite stress
 fi
