@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -77,28 +78,14 @@ void dump_threads() {
   if (std::system(command.c_str()) != 0) std::fprintf(stderr, "gpen-stress: gdb failed\n");
 }
 
-// Aborts the run when nothing moves for `seconds`: a deadlock must fail the
-// test with a message, not hang it until the test runner's timeout.
-class Watchdog {
+// A thread that runs `step` again and again until the object is destroyed.
+class LoopThread {
  public:
-  Watchdog(int seconds, std::atomic<std::uint64_t>& progress, const char*& doing)
-      : thread_([this, seconds, &progress, &doing] {
-          std::uint64_t seen = progress;
-          auto last = std::chrono::steady_clock::now();
-          while (!stop_) {
-            std::this_thread::sleep_for(200ms);
-            if (progress != seen) {
-              seen = progress;
-              last = std::chrono::steady_clock::now();
-            } else if (std::chrono::steady_clock::now() - last > std::chrono::seconds(seconds)) {
-              std::fprintf(stderr, "gpen-stress: STALL: no progress for %d s while %s\n", seconds, doing);
-              std::fflush(stderr);
-              dump_threads();
-              std::_Exit(1);
-            }
-          }
+  explicit LoopThread(std::function<void()> step)
+      : thread_([this, step = std::move(step)] {
+          while (!stop_) step();
         }) {}
-  ~Watchdog() {
+  ~LoopThread() {
     stop_ = true;
     thread_.join();
   }
@@ -106,6 +93,29 @@ class Watchdog {
  private:
   std::atomic<bool> stop_{false};
   std::thread thread_;
+};
+
+// Aborts the run when nothing moves for `seconds`: a deadlock must fail the
+// test with a message, not hang it until the test runner's timeout.
+class Watchdog {
+ public:
+  Watchdog(int seconds, std::atomic<std::uint64_t>& progress, const char*& doing)
+      : loop_([seconds, &progress, &doing, seen = progress.load(),
+               last = std::chrono::steady_clock::now()]() mutable {
+          std::this_thread::sleep_for(200ms);
+          if (progress != seen) {
+            seen = progress;
+            last = std::chrono::steady_clock::now();
+          } else if (std::chrono::steady_clock::now() - last > std::chrono::seconds(seconds)) {
+            std::fprintf(stderr, "gpen-stress: STALL: no progress for %d s while %s\n", seconds, doing);
+            std::fflush(stderr);
+            dump_threads();
+            std::_Exit(1);
+          }
+        }) {}
+
+ private:
+  LoopThread loop_;
 };
 
 struct NamedRoi {
@@ -320,52 +330,44 @@ class PropertyChanger {
  public:
   PropertyChanger(GstElement* pipeline, GstElement* enhancer, bool full, const std::string& model, unsigned seed,
                   Tally& tally)
-      : thread_([=, &tally] {
-          std::mt19937 rng(seed);
-          while (!stop_) {
-            switch (rng() % 12) {
-              case 0: g_object_set(enhancer, "strength", (rng() % 3) / 2.0, nullptr); break;
-              case 1: g_object_set(enhancer, "batch-timeout", static_cast<guint64>(rng() % 3) * 15 * GST_MSECOND, nullptr); break;
-              case 2: gst_util_set_object_arg(G_OBJECT(enhancer), "messages", rng() % 2 ? "frame" : "batch"); break;
-              case 3: g_object_set(enhancer, "batch-size", 1 + static_cast<guint>(rng() % 4), nullptr); break;
-              case 4: g_object_set(enhancer, "model", model.c_str(), nullptr); break;
-              case 5:
-                if (full) g_object_set(enhancer, "denoise", (rng() % 3) / 4.0, "sharpen", (rng() % 3) / 4.0, nullptr);
-                break;
-              case 6: if (full) g_object_set(enhancer, "max-faces", static_cast<guint>(rng() % 4), nullptr); break;
-              case 7: {
-                GstQuery* query = gst_query_new_latency();
-                gst_element_query(pipeline, query);
-                gst_query_unref(query);
-                ++tally.latency_queries;
-                continue;
-              }
-              default: {
-                guint batch = 0;
-                gchar* device = nullptr;
-                gchar* path = nullptr;
-                double strength = 0;
-                g_object_get(enhancer, "current-batch-size", &batch, "current-device", &device, "model", &path,
-                             "strength", &strength, nullptr);
-                g_free(device);
-                g_free(path);
-                ++tally.property_reads;
-                std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
-                continue;
-              }
+      : loop_([=, &tally, rng = std::mt19937(seed)]() mutable {
+          switch (rng() % 12) {
+            case 0: g_object_set(enhancer, "strength", (rng() % 3) / 2.0, nullptr); break;
+            case 1: g_object_set(enhancer, "batch-timeout", static_cast<guint64>(rng() % 3) * 15 * GST_MSECOND, nullptr); break;
+            case 2: gst_util_set_object_arg(G_OBJECT(enhancer), "messages", rng() % 2 ? "frame" : "batch"); break;
+            case 3: g_object_set(enhancer, "batch-size", 1 + static_cast<guint>(rng() % 4), nullptr); break;
+            case 4: g_object_set(enhancer, "model", model.c_str(), nullptr); break;
+            case 5:
+              if (full) g_object_set(enhancer, "denoise", (rng() % 3) / 4.0, "sharpen", (rng() % 3) / 4.0, nullptr);
+              break;
+            case 6: if (full) g_object_set(enhancer, "max-faces", static_cast<guint>(rng() % 4), nullptr); break;
+            case 7: {
+              GstQuery* query = gst_query_new_latency();
+              gst_element_query(pipeline, query);
+              gst_query_unref(query);
+              ++tally.latency_queries;
+              return;
             }
-            ++tally.property_changes;
-            std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
+            default: {
+              guint batch = 0;
+              gchar* device = nullptr;
+              gchar* path = nullptr;
+              double strength = 0;
+              g_object_get(enhancer, "current-batch-size", &batch, "current-device", &device, "model", &path,
+                           "strength", &strength, nullptr);
+              g_free(device);
+              g_free(path);
+              ++tally.property_reads;
+              std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
+              return;
+            }
           }
+          ++tally.property_changes;
+          std::this_thread::sleep_for(std::chrono::microseconds(200 + rng() % 2000));
         }) {}
-  ~PropertyChanger() {
-    stop_ = true;
-    thread_.join();
-  }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  LoopThread loop_;
 };
 
 bool report(const char* what, const stress::FrameLedger& ledger, const stress::Pipeline& pipeline, const Tally& t,
