@@ -86,6 +86,7 @@ GpenGenerator::GpenGenerator(const TensorMap& state, torch::Device device, Preci
       conv.blur = {read.fp32(prefix + ".blur.kernel"), 1, 1, (p + 1) / 2 + 2 - 1, p / 2 + 1};
     }
     conv.weight = to_conv_weight(w);
+    if (upsample && device_.is_cpu()) conv.phases.emplace(conv.weight);
     return conv;
   };
   auto load_styled = [&](const std::string& prefix, bool upsample) {
@@ -207,7 +208,9 @@ torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const tor
     return out;
   }
   const auto xs = x * s.to(dtype_).view({batch, -1, 1, 1});
-  if (conv.upsample) {
+  if (conv.phases) {
+    out = (*conv.phases)(xs);
+  } else if (conv.upsample) {
     out = F::conv_transpose2d(xs, conv.weight, F::ConvTranspose2dFuncOptions().stride(2));
   } else {
     out = F::conv2d(xs, conv.weight, F::Conv2dFuncOptions().padding(conv.weight.size(2) / 2));

@@ -3,6 +3,7 @@
 // driven by a style computed from the encoder's last stage.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include <torch/types.h>
@@ -10,6 +11,7 @@
 #include "checkpoint.h"
 #include "gpen_config.h"
 #include "precision.h"
+#include "transposed_conv_phases.h"
 #include "upfirdn.h"
 
 namespace gpen {
@@ -62,6 +64,9 @@ class GpenGenerator {
     bool upsample = false;
     FirFilter blur;           // after a transposed convolution when upsampling
     torch::Tensor blur_taps;  // the blur's kernel flipped, fp32, host memory (fast path)
+    // The upsampling convolution in phase form, on the CPU (exact path): see
+    // transposed_conv_phases.h.
+    std::optional<TransposedConvPhases> phases;
   };
   struct StyledConv {
     ModulatedConv conv;

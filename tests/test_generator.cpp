@@ -8,6 +8,7 @@
 #include "error.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
+#include "transposed_conv_phases.h"
 
 namespace {
 
@@ -37,6 +38,30 @@ gpen::TensorMap shapes_only(const gpen::GpenConfig& config) {
   for (const auto& [key, shape] : gpen::expected_gpen_shapes(config))
     state[key] = torch::empty(shape, torch::TensorOptions().device(torch::kMeta));
   return state;
+}
+
+// The phase form is the transposed convolution, for every kernel size's
+// parity, non-square inputs, batches, and the 1x1 corner.
+TEST(TransposedConvPhases, EqualsConvTranspose2d) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(7);
+  for (const int k : {1, 2, 3, 4, 5}) {
+    for (const auto& [h, w] : {std::pair{1, 1}, std::pair{5, 8}, std::pair{9, 4}}) {
+      const auto weight = torch::randn({6, 5, k, k});
+      const auto x = torch::randn({3, 6, h, w});
+      const auto expected = F::conv_transpose2d(x, weight, F::ConvTranspose2dFuncOptions().stride(2));
+      const auto got = gpen::TransposedConvPhases(weight)(x);
+      ASSERT_EQ(got.sizes(), expected.sizes()) << "k " << k << ", " << h << "x" << w;
+      EXPECT_LE(max_abs_diff(got, expected), 1e-5) << "k " << k << ", " << h << "x" << w;
+    }
+  }
+}
+
+TEST(TransposedConvPhases, RefusesWhatItIsNot) {
+  EXPECT_THROW(gpen::TransposedConvPhases(torch::zeros({4, 3, 3, 2})), c10::Error);
+  const gpen::TransposedConvPhases phases(torch::zeros({4, 3, 3, 3}));
+  EXPECT_EQ(phases.phase_weight().sizes(), (std::vector<std::int64_t>{12, 4, 2, 2}));
+  EXPECT_THROW(phases(torch::zeros({1, 5, 4, 4})), c10::Error);
 }
 
 TEST(GpenConfig, InfersTheFixtureHyperparameters) {
