@@ -12,10 +12,14 @@ namespace F = torch::nn::functional;
 const double kSqrt2 = std::sqrt(2.0);
 
 // FusedLeakyReLU: bias, leaky ReLU with slope 0.2, then a gain of sqrt(2).
-torch::Tensor fused_leaky_relu(const torch::Tensor& x, const torch::Tensor& bias) {
+// In place: every caller hands over a tensor it has just made, and on the CPU
+// three fresh full-size tensors per layer cost more than the arithmetic.
+torch::Tensor fused_leaky_relu(torch::Tensor x, const torch::Tensor& bias) {
   std::vector<std::int64_t> shape(x.dim(), 1);
   shape[1] = bias.size(0);
-  return torch::leaky_relu(x + bias.view(shape), 0.2) * kSqrt2;
+  x.add_(bias.view(shape));
+  torch::leaky_relu_(x, 0.2);
+  return x.mul_(kSqrt2);
 }
 
 torch::Tensor pixel_norm(const torch::Tensor& x) {
@@ -217,7 +221,7 @@ torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const tor
   }
   if (conv.demodulate) {
     const auto demod = torch::rsqrt(torch::mm(s.pow(2), conv.weight_squared.t()) + 1e-8);
-    out = out * demod.to(dtype_).view({batch, -1, 1, 1});
+    out.mul_(demod.to(dtype_).view({batch, -1, 1, 1}));
   }
   if (conv.upsample) out = upfirdn2d(out, conv.blur);
   return out;
@@ -228,8 +232,14 @@ torch::Tensor GpenGenerator::styled_conv(const StyledConv& layer, const torch::T
                                          const torch::Tensor& features, bool grouped) const {
   auto out = modulated_conv(layer.conv, x, style, grouped);
   // GPEN's NoiseInjection with isconcat: the "noise" is the encoder's features.
-  const auto noise = layer.noise_weight * features;
-  out = config_.isconcat ? torch::cat({out, noise}, 1) : out + noise;
+  if (config_.isconcat) {
+    // Scaled where it lands: one full-size tensor fewer than scaling first.
+    const auto channels = out.size(1);
+    out = torch::cat({out, features}, 1);
+    out.narrow(1, channels, features.size(1)).mul_(layer.noise_weight);
+  } else {
+    out = out + layer.noise_weight * features;
+  }
   return fused_leaky_relu(out, layer.activate_bias);
 }
 
