@@ -25,7 +25,7 @@ TransposedConvPhases::TransposedConvPhases(const torch::Tensor& weight)
                       .flip({2, 4})
                       .permute({1, 3, 5, 0, 2, 4})
                       .reshape({4 * out, in, d, d})
-                      .contiguous();
+                      .contiguous(weight.suggest_memory_format());
 }
 
 torch::Tensor TransposedConvPhases::operator()(const torch::Tensor& x) const {

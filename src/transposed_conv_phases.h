@@ -31,7 +31,7 @@ class TransposedConvPhases {
 
  private:
   std::int64_t kernel_size_;
-  torch::Tensor phase_weight_;  // [4 * out, in, d, d], d = ceil(k / 2)
+  torch::Tensor phase_weight_;  // [4 * out, in, d, d], d = ceil(k / 2), in the weight's memory format
 };
 
 }  // namespace gpen
