@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
 #include "error.h"
 
 namespace gpen {
@@ -54,8 +55,8 @@ torch::Tensor gaussian_blur(const torch::Tensor& images, int ksize, double sigma
   const auto n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   // Depthwise and separable: every channel as its own single-channel image.
   auto planes = pad_like_cv2(images.reshape({n * c, 1, h, w}), ksize / 2);
-  planes = F::conv2d(planes, kernel.view({1, 1, ksize, 1}));
-  planes = F::conv2d(planes, kernel.view({1, 1, 1, ksize}));
+  planes = convolve(planes, kernel.view({1, 1, ksize, 1}));
+  planes = convolve(planes, kernel.view({1, 1, 1, ksize}));
   return planes.view({n, c, h, w});
 }
 

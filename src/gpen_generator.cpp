@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
+
 namespace gpen {
 namespace {
 
@@ -217,7 +219,7 @@ torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const tor
   } else if (conv.upsample) {
     out = F::conv_transpose2d(xs, conv.weight, F::ConvTranspose2dFuncOptions().stride(2));
   } else {
-    out = F::conv2d(xs, conv.weight, F::Conv2dFuncOptions().padding(conv.weight.size(2) / 2));
+    out = convolve(xs, conv.weight, {}, 1, conv.weight.size(2) / 2);
   }
   if (conv.demodulate) {
     const auto demod = torch::rsqrt(torch::mm(s.pow(2), conv.weight_squared.t()) + 1e-8);
@@ -271,9 +273,9 @@ torch::Tensor GpenGenerator::forward_exact(const torch::Tensor& faces, bool grou
   for (const auto& stage : encoder_) {
     if (stage.downsample) {
       x = upfirdn2d(x, stage.blur);
-      x = F::conv2d(x, stage.weight, F::Conv2dFuncOptions().stride(2));
+      x = convolve(x, stage.weight, {}, /*stride=*/2);
     } else {
-      x = F::conv2d(x, stage.weight);
+      x = convolve(x, stage.weight);
     }
     x = fused_leaky_relu(x, stage.activate_bias);
     features.push_back(x);

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "fused_epilogue.h"
+#include "convolve.h"
 #include "fused_to_rgb.h"
 #include "gpen_generator.h"
 
@@ -108,9 +109,9 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
       blur.blur_taps = stage.blur_taps;
       blur.activate = false;
       x = fused_epilogue(blur).scaled;
-      x = F::conv2d(x, stage.weight, F::Conv2dFuncOptions().stride(2));
+      x = convolve(x, stage.weight, {}, /*stride=*/2);
     } else {
-      x = F::conv2d(x, stage.weight);
+      x = convolve(x, stage.weight);
     }
     EpilogueInputs activate;
     activate.conv = x;
@@ -148,7 +149,7 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
   auto input = (constant_input_.to(torch::kFloat) * mods.input_scale[0].view({batch, -1, 1, 1}))
                    .to(dtype_)
                    .contiguous(kChannelsLast);
-  auto out = F::conv2d(input, conv1_.conv.weight, F::Conv2dFuncOptions().padding(1));
+  auto out = convolve(input, conv1_.conv.weight, {}, 1, /*padding=*/1);
   auto result = epilogue(conv1_, out, 0, level(0),
                          has_more ? mods.input_scale[2] : torch::Tensor(), has_more);
   auto skip = to_rgb_fast(to_rgb1_, has_more ? result.plain : result.scaled, mods.input_scale[1],
@@ -160,7 +161,7 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
     out = F::conv_transpose2d(x, convs_[2 * k].conv.weight,
                               F::ConvTranspose2dFuncOptions().stride(2));
     x = epilogue(convs_[2 * k], out, index, level(k + 1), mods.input_scale[index + 1], false).scaled;
-    out = F::conv2d(x, convs_[2 * k + 1].conv.weight, F::Conv2dFuncOptions().padding(1));
+    out = convolve(x, convs_[2 * k + 1].conv.weight, {}, 1, /*padding=*/1);
     result = epilogue(convs_[2 * k + 1], out, index + 1, level(k + 1),
                       last ? torch::Tensor() : mods.input_scale[index + 3], !last);
     skip = to_rgb_fast(to_rgbs_[k], last ? result.scaled : result.plain,

@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
 #include "error.h"
 #include "face_filters.h"
 #include "image_tensor.h"
@@ -83,7 +84,7 @@ torch::Tensor smooth_small_face(const torch::Tensor& face) {
   const auto taps = torch::tensor({0.25, 0.5, 0.25}, face.options());
   const auto kernel = torch::outer(taps, taps).view({1, 1, 3, 3}).repeat({3, 1, 1, 1});
   const auto padded = F::pad(face, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReflect));
-  return F::conv2d(padded, kernel, F::Conv2dFuncOptions().groups(3));
+  return convolve(padded, kernel, {}, 1, 0, /*groups=*/3);
 }
 
 // Frame pixels [x0, x1) x [y0, y1) whose bilinear samples can touch the crop:

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
 #include "error.h"
 
 namespace gpen {
@@ -350,8 +351,7 @@ namespace {
 
 template <class Conv>
 torch::Tensor apply(const Conv& conv, const torch::Tensor& x) {
-  auto y = torch::conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding, /*dilation=*/1,
-                         conv.groups);
+  auto y = convolve(x, conv.weight, conv.bias, conv.stride, conv.padding, conv.groups);
   if (!conv.activate) return y;
   return conv.negative_slope == 0.0 ? torch::relu_(y) : torch::leaky_relu_(y, conv.negative_slope);
 }

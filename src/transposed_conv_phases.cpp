@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
+
 namespace gpen {
 
 namespace F = torch::nn::functional;
@@ -35,7 +37,7 @@ torch::Tensor TransposedConvPhases::operator()(const torch::Tensor& x) const {
   const auto d = phase_weight_.size(2);
   // Each phase has H + d - 1 outputs per axis: interleaved, at least the
   // transposed convolution's 2H + k - 2; the rest are zeros past its end.
-  const auto phases = F::conv2d(x, phase_weight_, F::Conv2dFuncOptions().padding(d - 1));
+  const auto phases = convolve(x, phase_weight_, {}, 1, /*padding=*/d - 1);
   const auto shuffled = F::pixel_shuffle(phases, F::PixelShuffleFuncOptions(2));
   return shuffled.slice(2, 0, 2 * x.size(2) + kernel_size_ - 2)
       .slice(3, 0, 2 * x.size(3) + kernel_size_ - 2);

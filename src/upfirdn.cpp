@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "convolve.h"
+
 namespace gpen {
 
 namespace F = torch::nn::functional;
@@ -23,7 +25,7 @@ torch::Tensor upfirdn2d(const torch::Tensor& input, const FirFilter& filter) {
                     .to(x.scalar_type())
                     .view({1, 1, kh, kw})
                     .expand({c, 1, kh, kw});
-  return F::conv2d(x, weight, F::Conv2dFuncOptions().stride(filter.down).groups(c));
+  return convolve(x, weight, {}, filter.down, /*padding=*/0, /*groups=*/c);
 }
 
 }  // namespace gpen

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "checkpoint.h"
+#include "convolve.h"
 #include "error.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
@@ -55,6 +56,57 @@ TEST(TransposedConvPhases, EqualsConvTranspose2d) {
       EXPECT_LE(max_abs_diff(got, expected), 1e-5) << "k " << k << ", " << h << "x" << w;
     }
   }
+}
+
+// gpen::convolve against LibTorch's convolution in double precision (never
+// oneDNN), over the shapes LibTorch itself would not give oneDNN (1x1 on one
+// thread, small inputs) and those it would: strides, padding, groups, bias,
+// either layout, a strided view, an empty batch.
+TEST(Convolve, EqualsTorchConv2d) {
+  torch::manual_seed(11);
+  struct Case {
+    std::vector<std::int64_t> input, weight;
+    std::int64_t stride, padding, groups;
+    bool bias, channels_last;
+  };
+  const std::vector<Case> cases = {
+      {{1, 64, 40, 30}, {32, 64, 1, 1}, 1, 0, 1, true, false},    // 1x1
+      {{1, 64, 40, 30}, {32, 64, 1, 1}, 2, 0, 1, false, true},    // 1x1, stride 2
+      {{1, 512, 4, 4}, {512, 512, 3, 3}, 1, 1, 1, false, true},   // a small input
+      {{2, 8, 9, 7}, {6, 8, 3, 3}, 2, 1, 1, true, false},         // odd sizes
+      {{1, 16, 12, 12}, {16, 1, 4, 4}, 1, 0, 16, false, true},    // depthwise blur
+      {{3, 6, 10, 10}, {9, 2, 5, 5}, 1, 2, 3, true, false},       // groups
+      {{0, 4, 5, 5}, {4, 4, 3, 3}, 1, 1, 1, false, false},        // no images
+  };
+  const int threads_before = at::get_num_threads();
+  for (const int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (const auto& c : cases) {
+      auto x = torch::randn(c.input), w = torch::randn(c.weight);
+      const auto b = c.bias ? torch::randn({c.weight[0]}) : torch::Tensor();
+      if (c.channels_last) {
+        x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+        w = w.contiguous(torch::MemoryFormat::ChannelsLast);
+      }
+      const auto expected =
+          torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble),
+                        b.defined() ? b.to(torch::kDouble) : b, c.stride, c.padding, 1, c.groups);
+      const auto got = gpen::convolve(x, w, b, c.stride, c.padding, c.groups);
+      const auto what = torch::str(c.input, " * ", c.weight, " threads ", threads);
+      ASSERT_EQ(got.sizes(), expected.sizes()) << what;
+      ASSERT_EQ(got.scalar_type(), torch::kFloat) << what;
+      if (got.numel() == 0) continue;
+      EXPECT_LE(max_abs_diff(got.to(torch::kDouble), expected),
+                1e-4 * expected.abs().max().item<double>())
+          << what;
+    }
+    // A view with a storage offset and row strides, in the default layout.
+    const auto base = torch::randn({1, 8, 20, 20});
+    const auto view = base.slice(2, 3, 17).slice(3, 1, 19);
+    const auto w = torch::randn({4, 8, 1, 1});
+    EXPECT_LE(max_abs_diff(gpen::convolve(view, w), torch::conv2d(view.contiguous(), w)), 1e-5);
+  }
+  at::set_num_threads(threads_before);
 }
 
 TEST(TransposedConvPhases, RefusesWhatItIsNot) {

@@ -1,0 +1,35 @@
+#include "convolve.h"
+
+#include <ATen/Context.h>
+#include <ATen/ops/mkldnn_convolution.h>
+#include <torch/torch.h>
+
+namespace gpen {
+
+namespace {
+
+bool runs_on_onednn(const torch::Tensor& input, const torch::Tensor& weight) {
+  return input.device().is_cpu() && weight.device().is_cpu() &&
+         input.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         input.dim() == 4 && weight.dim() == 4 && input.numel() > 0 && at::hasMKLDNN();
+}
+
+}  // namespace
+
+torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
+                      const torch::Tensor& bias, std::int64_t stride, std::int64_t padding,
+                     std::int64_t groups) {
+  if (!runs_on_onednn(input, weight))
+    return torch::conv2d(input, weight, bias, stride, padding, /*dilation=*/1, groups);
+  // What LibTorch's dispatcher does before it calls oneDNN itself: both
+  // operands in one layout, channels-last when either is.
+  const auto format = input.suggest_memory_format() == torch::MemoryFormat::ChannelsLast ||
+                              weight.suggest_memory_format() == torch::MemoryFormat::ChannelsLast
+                          ? torch::MemoryFormat::ChannelsLast
+                          : torch::MemoryFormat::Contiguous;
+  return at::mkldnn_convolution(input.contiguous(format), weight.contiguous(format),
+                                bias.defined() ? bias.contiguous() : bias, {padding, padding},
+                                {stride, stride}, /*dilation=*/{1, 1}, groups);
+}
+
+}  // namespace gpen

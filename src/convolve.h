@@ -1,0 +1,23 @@
+// convolve: a 2-D convolution that runs on oneDNN on the CPU whatever its shapes.
+//
+// Why: LibTorch 1.13 sends a float convolution on the CPU to its slow
+// im2col path instead of oneDNN when it runs on one thread with a 1x1 kernel,
+// or when the input holds under 20,480 values and the kernel is at most 3x3
+// (a heuristic of its dispatcher). That made RetinaFace-R50's 1x1
+// convolutions on one thread eight times slower than on oneDNN, and GPEN's
+// 4x4 layers a tenth of a CPU forward pass.
+#pragma once
+
+#include <cstdint>
+
+#include <torch/types.h>
+
+namespace gpen {
+
+// torch::conv2d(input, weight, bias, stride, padding, dilation 1, groups),
+// square stride and padding. `bias` may be undefined.
+torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
+                      const torch::Tensor& bias = {}, std::int64_t stride = 1,
+                      std::int64_t padding = 0, std::int64_t groups = 1);
+
+}  // namespace gpen
