@@ -24,6 +24,13 @@ torch::Tensor fused_leaky_relu(torch::Tensor x, const torch::Tensor& bias) {
   return x.mul_(kSqrt2);
 }
 
+// v [n] shaped to scale axis `axis` of a 4-D tensor.
+torch::Tensor channel_vector(const torch::Tensor& v, int axis) {
+  std::vector<std::int64_t> shape(4, 1);
+  shape[axis] = v.size(0);
+  return v.view(shape);
+}
+
 torch::Tensor pixel_norm(const torch::Tensor& x) {
   return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8);
 }
@@ -213,18 +220,34 @@ torch::Tensor GpenGenerator::modulated_conv(const ModulatedConv& conv, const tor
     if (conv.upsample) out = upfirdn2d(out, conv.blur);
     return out;
   }
-  const auto xs = x * s.to(dtype_).view({batch, -1, 1, 1});
-  if (conv.phases) {
-    out = (*conv.phases)(xs);
-  } else if (conv.upsample) {
-    out = F::conv_transpose2d(xs, conv.weight, F::ConvTranspose2dFuncOptions().stride(2));
+  const auto demod = conv.demodulate
+                         ? torch::rsqrt(torch::mm(s.pow(2), conv.weight_squared.t()) + 1e-8)
+                         : torch::Tensor();
+  // One face whose activations outnumber the weights (every layer from 64x64
+  // up): scaling the weight per input and output channel, as the reference
+  // does, costs less than two passes over the activations.
+  const bool scale_weight = batch == 1 && conv.weight.numel() < x[0].numel();
+  torch::Tensor in_scale, out_scale;  // per channel, on the weight; undefined: none
+  auto xs = x;
+  if (scale_weight) {
+    in_scale = s[0].to(dtype_);
+    if (demod.defined()) out_scale = demod[0].to(dtype_);
   } else {
-    out = convolve(xs, conv.weight, {}, 1, conv.weight.size(2) / 2);
+    xs = x * s.to(dtype_).view({batch, -1, 1, 1});
   }
-  if (conv.demodulate) {
-    const auto demod = torch::rsqrt(torch::mm(s.pow(2), conv.weight_squared.t()) + 1e-8);
-    out.mul_(demod.to(dtype_).view({batch, -1, 1, 1}));
+  if (conv.phases) {
+    out = (*conv.phases)(xs, in_scale, out_scale);
+  } else {
+    // The weight is [out, in, k, k], or [in, out, k, k] when upsampling.
+    const auto in_axis = conv.upsample ? 0 : 1, out_axis = 1 - in_axis;
+    auto weight = conv.weight;
+    if (in_scale.defined()) weight = weight * channel_vector(in_scale, in_axis);
+    if (out_scale.defined()) weight = weight * channel_vector(out_scale, out_axis);
+    out = conv.upsample
+              ? F::conv_transpose2d(xs, weight, F::ConvTranspose2dFuncOptions().stride(2))
+              : convolve(xs, weight, {}, 1, conv.weight.size(2) / 2);
   }
+  if (demod.defined() && !out_scale.defined()) out.mul_(demod.to(dtype_).view({batch, -1, 1, 1}));
   if (conv.upsample) out = upfirdn2d(out, conv.blur);
   return out;
 }

@@ -30,14 +30,20 @@ TransposedConvPhases::TransposedConvPhases(const torch::Tensor& weight)
                       .contiguous(weight.suggest_memory_format());
 }
 
-torch::Tensor TransposedConvPhases::operator()(const torch::Tensor& x) const {
+torch::Tensor TransposedConvPhases::operator()(const torch::Tensor& x,
+                                               const torch::Tensor& in_scale,
+                                               const torch::Tensor& out_scale) const {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == phase_weight_.size(1),
               "TransposedConvPhases: expected [B, ", phase_weight_.size(1), ", H, W], got ",
               x.sizes());
   const auto d = phase_weight_.size(2);
   // Each phase has H + d - 1 outputs per axis: interleaved, at least the
   // transposed convolution's 2H + k - 2; the rest are zeros past its end.
-  const auto phases = convolve(x, phase_weight_, {}, 1, /*padding=*/d - 1);
+  auto weight = phase_weight_;
+  if (in_scale.defined()) weight = weight * in_scale.view({1, -1, 1, 1});
+  // Output channel o is phase channels 4o .. 4o + 3.
+  if (out_scale.defined()) weight = weight * out_scale.repeat_interleave(4).view({-1, 1, 1, 1});
+  const auto phases = convolve(x, weight, {}, 1, /*padding=*/d - 1);
   const auto shuffled = F::pixel_shuffle(phases, F::PixelShuffleFuncOptions(2));
   return shuffled.slice(2, 0, 2 * x.size(2) + kernel_size_ - 2)
       .slice(3, 0, 2 * x.size(3) + kernel_size_ - 2);

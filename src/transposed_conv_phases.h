@@ -25,7 +25,10 @@ class TransposedConvPhases {
 
   // conv_transpose2d(x, weight, stride 2) for x [B, in, H, W]:
   // [B, out, 2H + k - 2, 2W + k - 2]. A view into the shuffled result.
-  torch::Tensor operator()(const torch::Tensor& x) const;
+  // in_scale [in] and out_scale [out], when defined, scale the weight per
+  // input and output channel first.
+  torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& in_scale = {},
+                           const torch::Tensor& out_scale = {}) const;
 
   const torch::Tensor& phase_weight() const { return phase_weight_; }
 

@@ -17,7 +17,10 @@ torch::Tensor upfirdn2d(const torch::Tensor& input, const FirFilter& filter) {
     x = F::pad(x, F::PadFuncOptions({0, filter.up - 1, 0, 0, 0, filter.up - 1}));
     x = x.reshape({b, c, h * filter.up, w * filter.up});
   }
-  if (filter.pad0 != 0 || filter.pad1 != 0)
+  // Equal zero padding on both sides is the convolution's own (no padded
+  // copy of the input); the rest is padded here.
+  const int conv_padding = filter.pad0 == filter.pad1 && filter.pad0 > 0 ? filter.pad0 : 0;
+  if (conv_padding == 0 && (filter.pad0 != 0 || filter.pad1 != 0))
     x = F::pad(x, F::PadFuncOptions({filter.pad0, filter.pad1, filter.pad0, filter.pad1}));
   // The reference convolves with the flipped kernel (true FIR filtering).
   const auto kh = filter.kernel.size(0), kw = filter.kernel.size(1);
@@ -25,7 +28,7 @@ torch::Tensor upfirdn2d(const torch::Tensor& input, const FirFilter& filter) {
                     .to(x.scalar_type())
                     .view({1, 1, kh, kw})
                     .expand({c, 1, kh, kw});
-  return convolve(x, weight, {}, filter.down, /*padding=*/0, /*groups=*/c);
+  return convolve(x, weight, {}, filter.down, conv_padding, /*groups=*/c);
 }
 
 }  // namespace gpen
