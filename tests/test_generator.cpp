@@ -51,9 +51,21 @@ TEST(TransposedConvPhases, EqualsConvTranspose2d) {
       const auto weight = torch::randn({6, 5, k, k});
       const auto x = torch::randn({3, 6, h, w});
       const auto expected = F::conv_transpose2d(x, weight, F::ConvTranspose2dFuncOptions().stride(2));
-      const auto got = gpen::TransposedConvPhases(weight)(x);
+      const gpen::TransposedConvPhases phases(weight);
+      const auto got = phases(x);
       ASSERT_EQ(got.sizes(), expected.sizes()) << "k " << k << ", " << h << "x" << w;
       EXPECT_LE(max_abs_diff(got, expected), 1e-5) << "k " << k << ", " << h << "x" << w;
+      // The weight scaled per input and per output channel.
+      const auto in_scale = torch::rand({6}) + 0.5, out_scale = torch::rand({5}) + 0.5;
+      const auto scaled = F::conv_transpose2d(
+          x, weight * in_scale.view({-1, 1, 1, 1}) * out_scale.view({1, -1, 1, 1}),
+          F::ConvTranspose2dFuncOptions().stride(2));
+      EXPECT_LE(max_abs_diff(phases(x, in_scale, out_scale), scaled), 1e-5) << "k " << k;
+      EXPECT_LE(max_abs_diff(phases(x, {}, out_scale), F::conv_transpose2d(
+                                 x, weight * out_scale.view({1, -1, 1, 1}),
+                                 F::ConvTranspose2dFuncOptions().stride(2))),
+                1e-5)
+          << "k " << k;
     }
   }
 }
@@ -213,6 +225,12 @@ TEST(GpenGenerator, MatchesTheReferenceOutput) {
   RecordProperty("max_abs_diff", std::to_string(diff));
   std::printf("max |ours - reference| = %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
+  // One face at a time, as the element runs on the CPU and the reference
+  // runs: the weight-side modulation of single faces.
+  for (int i = 0; i < 2; ++i) {
+    const auto single = fixture_generator().forward(input.slice(0, i, i + 1));
+    EXPECT_LE(max_abs_diff(single, expected.slice(0, i, i + 1)), 1e-4) << "face " << i;
+  }
 }
 
 TEST(GpenGenerator, BatchedEqualsOneAtATime) {
