@@ -18,7 +18,13 @@ bool runs_on_onednn(const torch::Tensor& input, const torch::Tensor& weight) {
 
 torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
                       const torch::Tensor& bias, std::int64_t stride, std::int64_t padding,
-                     std::int64_t groups) {
+                      std::int64_t groups) {
+  return convolve(input, weight, bias, stride, {padding, padding}, groups);
+}
+
+torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
+                      const torch::Tensor& bias, std::int64_t stride,
+                      std::array<std::int64_t, 2> padding, std::int64_t groups) {
   if (!runs_on_onednn(input, weight))
     return torch::conv2d(input, weight, bias, stride, padding, /*dilation=*/1, groups);
   // What LibTorch's dispatcher does before it calls oneDNN itself: both
@@ -28,7 +34,7 @@ torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
                           ? torch::MemoryFormat::ChannelsLast
                           : torch::MemoryFormat::Contiguous;
   return at::mkldnn_convolution(input.contiguous(format), weight.contiguous(format),
-                                bias.defined() ? bias.contiguous() : bias, {padding, padding},
+                                bias.defined() ? bias.contiguous() : bias, padding,
                                 {stride, stride}, /*dilation=*/{1, 1}, groups);
 }
 

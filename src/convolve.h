@@ -8,6 +8,7 @@
 // 4x4 layers a tenth of a CPU forward pass.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include <torch/types.h>
@@ -19,5 +20,9 @@ namespace gpen {
 torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
                       const torch::Tensor& bias = {}, std::int64_t stride = 1,
                       std::int64_t padding = 0, std::int64_t groups = 1);
+// The same with padding {rows, columns}, each on both sides.
+torch::Tensor convolve(const torch::Tensor& input, const torch::Tensor& weight,
+                      const torch::Tensor& bias, std::int64_t stride,
+                      std::array<std::int64_t, 2> padding, std::int64_t groups = 1);
 
 }  // namespace gpen

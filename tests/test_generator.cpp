@@ -124,7 +124,13 @@ TEST(Convolve, EqualsTorchConv2d) {
 TEST(TransposedConvPhases, RefusesWhatItIsNot) {
   EXPECT_THROW(gpen::TransposedConvPhases(torch::zeros({4, 3, 3, 2})), c10::Error);
   const gpen::TransposedConvPhases phases(torch::zeros({4, 3, 3, 3}));
-  EXPECT_EQ(phases.phase_weight().sizes(), (std::vector<std::int64_t>{12, 4, 2, 2}));
+  // Nine taps in all, as in the 3x3 kernel: 2x2, 2x1, 1x2 and 1x1.
+  const auto& weights = phases.phase_weights();
+  EXPECT_EQ(weights[0].sizes(), (std::vector<std::int64_t>{3, 4, 2, 2}));
+  EXPECT_EQ(weights[1].sizes(), (std::vector<std::int64_t>{3, 4, 2, 1}));
+  EXPECT_EQ(weights[2].sizes(), (std::vector<std::int64_t>{3, 4, 1, 2}));
+  EXPECT_EQ(weights[3].sizes(), (std::vector<std::int64_t>{3, 4, 1, 1}));
+  EXPECT_FALSE(gpen::TransposedConvPhases(torch::zeros({4, 3, 1, 1})).phase_weights()[3].defined());
   EXPECT_THROW(phases(torch::zeros({1, 5, 4, 4})), c10::Error);
 }
 
