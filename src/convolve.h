@@ -1,11 +1,11 @@
 // convolve: a 2-D convolution that runs on oneDNN on the CPU whatever its shapes.
 //
-// Why: LibTorch 1.13 sends a float convolution on the CPU to its slow
-// im2col path instead of oneDNN when it runs on one thread with a 1x1 kernel,
-// or when the input holds under 20,480 values and the kernel is at most 3x3
-// (a heuristic of its dispatcher). That made RetinaFace-R50's 1x1
-// convolutions on one thread eight times slower than on oneDNN, and GPEN's
-// 4x4 layers a tenth of a CPU forward pass.
+// Why: LibTorch 1.13 sends a float convolution on the CPU to its im2col path
+// instead of oneDNN when it runs on one thread with a 1x1 kernel, or when the
+// input holds under 20,480 values and the kernel is at most 3x3 (a heuristic
+// of its dispatcher). That path multiplies through the system BLAS, which on
+// Debian is the unoptimised reference libblas3 unless another is installed:
+// RetinaFace-R50 on one thread ran eight times slower than on oneDNN.
 #pragma once
 
 #include <array>
