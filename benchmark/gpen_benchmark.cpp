@@ -30,6 +30,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <torch/csrc/autograd/profiler_kineto.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -217,7 +218,8 @@ Timing time_it(const torch::Device& device, int warmup, int iterations,
 }
 
 // Runs `run` once under the Kineto profiler (CPU ops and, on CUDA, kernels)
-// and writes a Chrome trace to `path`.
+// and writes a Chrome trace to `path`. On the CPU without Kineto (Debian's
+// LibTorch), the legacy profiler writes the operators' trace instead.
 void profile_once(const std::string& path, const torch::Device& device,
                   const std::function<void()>& run) {
   namespace profiler = torch::autograd::profiler;
@@ -232,8 +234,15 @@ void profile_once(const std::string& path, const torch::Device& device,
     if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
     profiler::disableProfiler()->save(path);
   } catch (const c10::Error& e) {
-    // Debian's LibTorch is built without Kineto, for one.
-    throw gpen::Error("--profile: " + std::string(e.what_without_backtrace()));
+    // Debian's LibTorch is built without Kineto: it profiles, then cannot save.
+    if (torch::profiler::impl::profilerEnabled()) profiler::disableProfiler();
+    if (device.is_cuda()) throw gpen::Error("--profile: " + std::string(e.what_without_backtrace()));
+    {
+      torch::autograd::profiler::RecordProfile record(path);
+      run();
+    }
+    std::printf("#   profile (legacy profiler: this LibTorch has no Kineto): %s\n", path.c_str());
+    return;
   }
   std::printf("#   profile: %s\n", path.c_str());
 }

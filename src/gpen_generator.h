@@ -19,7 +19,10 @@ namespace gpen {
 // How a forward pass computes the same function.
 enum class ForwardPath {
   // Op by op, as written in the reference, with the shared-weight modulated
-  // convolution. The CPU's path: its results are what the fixtures check.
+  // convolution (a single face's modulation scales the weight instead, as in
+  // the reference, where that is cheaper). The CPU's path: its results are
+  // what the fixtures check. On the CPU every convolution runs on oneDNN and
+  // the transposed ones in phase form (convolve.h, transposed_conv_phases.h).
   Exact,
   // For CUDA: channels-last activations, the per-layer modulations computed
   // at once, and everything between two convolutions fused into one pass
