@@ -4,7 +4,8 @@
 #
 #   scripts/gpu/check.sh DEBS_DIR LOG_DIR [benchmark options...]
 #
-# STEPS (default "probe build test bench") picks the steps to run.
+# STEPS (default "probe build test bench") picks the steps to run; "unit"
+# runs the unit suite alone (CUDA tests included, seconds), for short leases.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 debs=${1:?usage: check.sh DEBS_DIR LOG_DIR [benchmark options]}
@@ -41,6 +42,17 @@ if has build; then
   else
     echo "build: FAILED after $((SECONDS - start)) s"; tail -n 60 "$logs/build.log"; exit 1
   fi
+fi
+
+if has unit; then
+  start=$SECONDS
+  scripts/gpu/with-deps.sh meson test -C build-cuda --print-errorlogs --suite unit \
+    > "$logs/unit.log" 2>&1 || status=1
+  grep -E '^\[ +(OK|FAILED|SKIPPED) +\] .* \([0-9]+ ms\)$' build-cuda/meson-logs/testlog.txt |
+    sort -u > "$logs/unit-cases.txt"
+  grep -E 'FAILED|Cuda' "$logs/unit-cases.txt"
+  grep -E '^(Ok|Fail|Skipped|Timeout):' "$logs/unit.log"
+  echo "unit: $((SECONDS - start)) s"
 fi
 
 if has test; then
