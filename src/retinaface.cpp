@@ -156,7 +156,7 @@ class Folder {
     const auto scale = get(bn_key + ".weight") / torch::sqrt(get(bn_key + ".running_var") + kEps);
     const auto bias = get(bn_key + ".bias") - get(bn_key + ".running_mean") * scale;
     Conv conv;
-    conv.weight = store(weight * scale.view({-1, 1, 1, 1}));
+    conv.weight = store_weight(weight * scale.view({-1, 1, 1, 1}));
     conv.bias = store(bias);
     conv.stride = o.stride;
     conv.padding = o.padding;
@@ -175,6 +175,12 @@ class Folder {
   torch::Tensor get(const std::string& key) const { return state_.at(key).to(torch::kDouble); }
   torch::Tensor store(const torch::Tensor& t) const {
     return t.to(device_, torch::kFloat).contiguous();
+  }
+  // Channels-last on the CPU, where the activations are too: oneDNN then runs
+  // its NHWC kernels without reordering every activation and back.
+  torch::Tensor store_weight(const torch::Tensor& t) const {
+    const auto w = store(t);
+    return device_.is_cpu() ? w.contiguous(torch::MemoryFormat::ChannelsLast) : w;
   }
 
  private:
@@ -332,7 +338,7 @@ RetinaFace::RetinaFace(const TensorMap& state, torch::Device device)
       biases.push_back(read.get(head + i + "bias"));
     }
     Conv fused;
-    fused.weight = read.store(torch::cat(weights, 0));
+    fused.weight = read.store_weight(torch::cat(weights, 0));
     fused.bias = read.store(torch::cat(biases, 0));
     heads_.push_back(std::move(fused));
   }
@@ -400,7 +406,9 @@ RetinaFaceHeads RetinaFace::forward(const torch::Tensor& input) const {
               "RetinaFace input must be [B, 3, H, W], got ", input.sizes());
   torch::InferenceMode inference;
   const auto batch = input.size(0);
-  const auto body = backbone_features(input.to(device_, torch::kFloat));
+  auto x = input.to(device_, torch::kFloat);
+  if (device_.is_cpu()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto body = backbone_features(x);
 
   // FPN: lateral 1x1 convolutions, top-down nearest upsampling and merges.
   auto out1 = apply(fpn_outputs_[0], body[0]);
