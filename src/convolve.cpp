@@ -8,9 +8,24 @@ namespace gpen {
 
 namespace {
 
+// oneDNN's bf16 convolutions need AVX-512 BW, VL and DQ (LibTorch checks the
+// same before it calls them); elsewhere LibTorch's own path computes them.
+bool onednn_takes_bf16() {
+#if defined(__x86_64__)
+  static const bool supported = __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512vl") &&
+                                __builtin_cpu_supports("avx512dq");
+  return supported;
+#else
+  return false;
+#endif
+}
+
 bool runs_on_onednn(const torch::Tensor& input, const torch::Tensor& weight) {
+  const auto dtype = input.scalar_type();
   return input.device().is_cpu() && weight.device().is_cpu() &&
-         input.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         (dtype == torch::kFloat || (dtype == torch::kBFloat16 && onednn_takes_bf16())) &&
+         weight.scalar_type() == dtype &&
          input.dim() == 4 && weight.dim() == 4 && input.numel() > 0 && at::hasMKLDNN();
 }
 

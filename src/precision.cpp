@@ -23,7 +23,7 @@ const char* precision_name(Precision precision) {
 }
 
 Precision effective_precision(Precision requested, const torch::Device& device) {
-  if (!device.is_cuda()) return Precision::Fp32;
+  if (!device.is_cuda()) return requested == Precision::Bf16 ? Precision::Bf16 : Precision::Fp32;
   return requested == Precision::Auto ? Precision::Fp16 : requested;
 }
 

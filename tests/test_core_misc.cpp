@@ -43,6 +43,8 @@ TEST(Precision, ParsesAndResolves) {
   EXPECT_THROW(gpen::parse_precision("int8"), gpen::Error);
   const torch::Device cpu(torch::kCPU), cuda(torch::kCUDA, 0);
   EXPECT_EQ(gpen::effective_precision(gpen::Precision::Fp16, cpu), gpen::Precision::Fp32);
+  EXPECT_EQ(gpen::effective_precision(gpen::Precision::Bf16, cpu), gpen::Precision::Bf16);
+  EXPECT_EQ(gpen::effective_precision(gpen::Precision::Auto, cpu), gpen::Precision::Fp32);
   EXPECT_EQ(gpen::effective_precision(gpen::Precision::Auto, cuda), gpen::Precision::Fp16);
   EXPECT_EQ(gpen::effective_precision(gpen::Precision::Bf16, cuda), gpen::Precision::Bf16);
   EXPECT_EQ(gpen::scalar_type(gpen::Precision::Bf16), torch::kBFloat16);

@@ -24,6 +24,7 @@
 #include "fused_to_rgb.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
+#include "psnr.h"
 
 namespace {
 
@@ -33,14 +34,6 @@ const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
 
 const torch::Device kCuda(torch::kCUDA, 0);
-
-// PSNR of `out` against `ref` over the reference's own range of values.
-double psnr(const torch::Tensor& ref, const torch::Tensor& out) {
-  const auto r = ref.to(torch::kCPU, torch::kDouble), o = out.to(torch::kCPU, torch::kDouble);
-  const double range = (r.max() - r.min()).item<double>();
-  const double mse = (r - o).pow(2).mean().item<double>();
-  return mse == 0.0 ? INFINITY : 10.0 * std::log10(range * range / mse);
-}
 
 double relative_max_diff(const torch::Tensor& ref, const torch::Tensor& out) {
   const auto r = ref.to(torch::kCPU, torch::kFloat), o = out.to(torch::kCPU, torch::kFloat);

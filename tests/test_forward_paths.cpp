@@ -14,6 +14,7 @@
 #include "gpen_config.h"
 #include "gpen_flops.h"
 #include "gpen_generator.h"
+#include "psnr.h"
 
 namespace {
 
@@ -44,6 +45,33 @@ TEST(ForwardPaths, AllThreeMatchTheReferenceFixture) {
     std::printf("%-9s path: max |ours - reference| = %.3g\n", gpen::forward_path_name(path), diff);
     EXPECT_LE(diff, 1e-4) << gpen::forward_path_name(path);
   }
+}
+
+// bf16 on the CPU (oneDNN's bf16 convolutions; the style path in fp32)
+// against fp32: the fixture as a batch and one face at a time, and one face
+// of the released 512 layout.
+TEST(CpuBf16, IsWithin40dBOfFp32) {
+  const auto check = [](const std::string& what, const gpen::TensorMap& state,
+                        const torch::Tensor& input) {
+    const gpen::GpenGenerator fp32(state, torch::kCPU, gpen::Precision::Fp32);
+    const gpen::GpenGenerator bf16(state, torch::kCPU, gpen::Precision::Bf16);
+    const auto reference = fp32.forward(input);
+    const auto out = bf16.forward(input);
+    ASSERT_EQ(out.scalar_type(), torch::kFloat) << what;
+    ASSERT_TRUE(torch::isfinite(out).all().item<bool>()) << what;
+    const double db = psnr(reference, out);
+    std::printf("%s: bf16 PSNR %.1f dB against fp32\n", what.c_str(), db);
+    EXPECT_GE(db, 40.0) << what;
+    EXPECT_LT(db, 100.0) << what << ": bf16 computed nothing in bf16";
+    for (std::int64_t i = 0; input.size(0) > 1 && i < input.size(0); ++i) {
+      EXPECT_GE(psnr(reference.slice(0, i, i + 1), bf16.forward(input.slice(0, i, i + 1))), 40.0)
+          << what << " face " << i;
+    }
+  };
+  check("gpen-64 fixture", fixture_state(), fixture_input());
+  torch::manual_seed(9);
+  check("gpen-512 shapes", gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-512"), 3),
+        torch::rand({1, 3, 512, 512}) * 2 - 1);
 }
 
 TEST(ForwardPaths, FastEqualsExactOnReleasedShapes) {
