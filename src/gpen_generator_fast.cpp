@@ -15,8 +15,8 @@
 
 #include <torch/torch.h>
 
-#include "fused_epilogue.h"
 #include "convolve.h"
+#include "fused_epilogue.h"
 #include "fused_to_rgb.h"
 #include "gpen_generator.h"
 

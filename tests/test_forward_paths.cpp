@@ -63,7 +63,8 @@ TEST(CpuBf16, IsWithin40dBOfFp32) {
     std::printf("%s: bf16 PSNR %.1f dB against fp32\n", what.c_str(), db);
     EXPECT_GE(db, 40.0) << what;
     EXPECT_LT(db, 100.0) << what << ": bf16 computed nothing in bf16";
-    for (std::int64_t i = 0; input.size(0) > 1 && i < input.size(0); ++i) {
+    if (input.size(0) == 1) return;  // already a single face
+    for (std::int64_t i = 0; i < input.size(0); ++i) {
       EXPECT_GE(psnr(reference.slice(0, i, i + 1), bf16.forward(input.slice(0, i, i + 1))), 40.0)
           << what << " face " << i;
     }
