@@ -14,9 +14,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <filesystem>
 #include <functional>
 #include <iostream>
-#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -52,6 +53,12 @@
 #include "retinaface.h"
 
 namespace {
+
+// A command line that does not parse: the message, then the usage.
+class UsageError : public gpen::Error {
+ public:
+  using gpen::Error::Error;
+};
 
 struct Options {
   std::string model;
@@ -107,7 +114,7 @@ std::vector<int> parse_batches(const std::string& text) {
   std::vector<int> values;
   for (const auto& item : split(text)) {
     const int v = std::atoi(item.c_str());
-    if (v <= 0) throw gpen::Error("bad batch size '" + item + "'");
+    if (v <= 0) throw UsageError("bad batch size '" + item + "'");
     values.push_back(v);
   }
   return values;
@@ -116,7 +123,7 @@ std::vector<int> parse_batches(const std::string& text) {
 bool parse_on_off(const std::string& text) {
   if (text == "on") return true;
   if (text == "off") return false;
-  throw gpen::Error("expected on or off, got '" + text + "'");
+  throw UsageError("expected on or off, got '" + text + "'");
 }
 
 Options parse(int argc, char** argv) {
@@ -124,7 +131,7 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw gpen::Error("missing value after " + arg);
+      if (i + 1 >= argc) throw UsageError("missing value after " + arg);
       return argv[++i];
     };
     if (arg == "--model") o.model = value();
@@ -148,7 +155,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--peak-tflops") {
       for (const auto& item : split(value())) {
         const auto eq = item.find('=');
-        if (eq == std::string::npos) throw gpen::Error("bad --peak-tflops item '" + item + "'");
+        if (eq == std::string::npos) throw UsageError("bad --peak-tflops item '" + item + "'");
         o.peak_tflops[item.substr(0, eq)] = std::atof(item.c_str() + eq + 1);
       }
       o.peak_given = true;
@@ -156,14 +163,21 @@ Options parse(int argc, char** argv) {
       usage();
       std::exit(0);
     } else {
-      throw gpen::Error("unknown option " + arg);
+      throw UsageError("unknown option " + arg);
     }
   }
   if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames")
-    throw gpen::Error("unknown mode '" + o.mode + "'");
-  if (!o.input.empty() && o.mode != "frames") throw gpen::Error("--input needs --mode frames");
+    throw UsageError("unknown mode '" + o.mode + "'");
+  if (!o.input.empty() && o.mode != "frames") throw UsageError("--input needs --mode frames");
   if (o.graphs != "on" && o.graphs != "off" && o.graphs != "both")
-    throw gpen::Error("--graphs takes on, off or both");
+    throw UsageError("--graphs takes on, off or both");
+  if (!o.profile_dir.empty()) {
+    if (o.mode != "network") throw UsageError("--profile needs --mode network");
+    std::error_code error;
+    std::filesystem::create_directories(o.profile_dir, error);
+    if (error)
+      throw gpen::Error("--profile: cannot make the folder " + o.profile_dir + ": " + error.message());
+  }
   return o;
 }
 
@@ -217,6 +231,14 @@ Timing time_it(const torch::Device& device, int warmup, int iterations,
   return t;
 }
 
+// The profilers report a file they could not write in a log line, not an
+// error: the trace is checked instead of announced unseen.
+void require_written(const std::string& path) {
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error || size == 0) throw gpen::Error("--profile: could not write the trace " + path);
+}
+
 // Runs `run` once under the Kineto profiler (CPU ops and, on CUDA, kernels)
 // and writes a Chrome trace to `path`. On the CPU without Kineto (Debian's
 // LibTorch), the legacy profiler writes the operators' trace instead.
@@ -241,9 +263,11 @@ void profile_once(const std::string& path, const torch::Device& device,
       torch::autograd::profiler::RecordProfile record(path);
       run();
     }
+    require_written(path);
     std::printf("#   profile (legacy profiler: this LibTorch has no Kineto): %s\n", path.c_str());
     return;
   }
+  require_written(path);
   std::printf("#   profile: %s\n", path.c_str());
 }
 
@@ -435,7 +459,7 @@ int main(int argc, char** argv) {
                             : o.path == "fast"  ? gpen::ForwardPath::Fast
                                                 : gpen::ForwardPath::Exact;
           if (graphs && path != generator.default_path())
-            throw gpen::Error("--graphs on replays the default path only");
+            throw UsageError("--graphs on replays the default path only");
           for (const int batch : o.batches) {
             const auto input = (torch::rand({batch, 3, size, size}) * 2 - 1).to(device);
             gpen::CudaGraphRunner runner(generator, 1);
@@ -565,9 +589,12 @@ int main(int argc, char** argv) {
                                           "when larger (a CUDA graph's pool)"
                                        : "peak resident set of the process so far");
     return 0;
-  } catch (const std::exception& e) {
+  } catch (const UsageError& e) {
     std::fprintf(stderr, "gpen-benchmark: %s\n", e.what());
     usage();
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpen-benchmark: %s\n", e.what());
     return 1;
   }
 }
