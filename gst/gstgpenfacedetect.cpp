@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "cpu_tensor_cache.h"
 #include "face_detector.h"
 #include "gstgpendetectorprops.h"
 #include "gstgpenfaces.h"
@@ -83,6 +84,7 @@ static gboolean gst_gpen_face_detect_start(GstBaseTransform* trans) {
 static gboolean gst_gpen_face_detect_stop(GstBaseTransform* trans) {
   GpenFaceDetectPrivate* priv = GST_GPEN_FACE_DETECT(trans)->priv;
   priv->detector.reset();
+  gpen::release_cpu_tensor_cache();  // the detector's working set, kept between frames
   return TRUE;
 }
 

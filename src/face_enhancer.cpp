@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "batch_policy.h"
+#include "cpu_tensor_cache.h"
 #include "cuda_graph_runner.h"
 #include "cuda_memory.h"
 #include "error.h"
@@ -51,7 +52,8 @@ FaceEnhancer::FaceEnhancer(const TensorMap& state, torch::Device device, Precisi
   set_cuda_graphs(true);
 }
 
-FaceEnhancer::~FaceEnhancer() = default;
+// What the cache holds was this model's working set: give it back.
+FaceEnhancer::~FaceEnhancer() { release_cpu_tensor_cache(); }
 
 void FaceEnhancer::set_cuda_graphs(bool enabled) {
   graphs_.reset();
@@ -183,6 +185,7 @@ void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float st
   if (generator_.device().is_cuda()) return enhance_aligned_cuda(faces, strength);
   const auto start = std::chrono::steady_clock::now();
   torch::InferenceMode inference;
+  const CpuTensorCacheScope cache;
   const torch::Device device = generator_.device();
   const int size = model_size();
 

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "cpu_tensor_cache.h"
 #include "error.h"
 #include "face_detector.h"
 #include "face_enhancer.h"
@@ -155,6 +156,7 @@ void FrameRestorer::finish(const RestoreOptions& options) {
 
 std::size_t FrameRestorer::run(const RestoreOptions& options, bool drain) {
   torch::InferenceMode inference;
+  const CpuTensorCacheScope cache;  // frames, crops and masks live in host memory on every device
   // A stream where faces are rare must not hold frames without bound while
   // a batch waits to fill: batch_size frames held is the most, as in
   // aligned mode (and what the latency and allocation queries announce).

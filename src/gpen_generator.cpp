@@ -1,10 +1,12 @@
 #include "gpen_generator.h"
 
 #include <cmath>
+#include <optional>
 
 #include <torch/torch.h>
 
 #include "convolve.h"
+#include "cpu_tensor_cache.h"
 
 namespace gpen {
 namespace {
@@ -180,6 +182,8 @@ torch::Tensor GpenGenerator::forward(const torch::Tensor& faces, ForwardPath pat
               "GPEN input must be [B, 3, ", config_.size, ", ", config_.size, "], got ",
               faces.sizes());
   torch::InferenceMode inference;
+  std::optional<CpuTensorCacheScope> cache;
+  if (device_.is_cpu()) cache.emplace();
   switch (path) {
     case ForwardPath::Fast: return forward_fast(faces);
     case ForwardPath::Reference:
