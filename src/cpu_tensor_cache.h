@@ -5,8 +5,9 @@
 // returns them on free: each large activation is paid for again in page
 // faults, every layer of every forward. On GPEN-512 that was a quarter of a
 // CPU forward. Inside a CpuTensorCacheScope, CPU allocations of at least
-// kCachedBlockBytes come from blocks freed earlier with the same size; the
-// rest, and every allocation outside a scope, go to LibTorch's allocator.
+// kCachedBlockBytes come from blocks freed earlier of that size or up to a
+// quarter larger; the rest, and every allocation outside a scope, go to
+// LibTorch's allocator.
 //
 // The cache is process-wide (LibTorch has one CPU allocator), holds at most
 // cpu_tensor_cache_limit() bytes of free blocks (least recently freed go

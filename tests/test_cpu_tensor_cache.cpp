@@ -53,9 +53,32 @@ TEST_F(CpuTensorCache, AFreedLargeBlockServesTheNextOfItsSize) {
   EXPECT_EQ(after.hits, before.hits + 1);
   EXPECT_EQ(after.misses, before.misses + 1);
   EXPECT_EQ(after.free_bytes, 0u);
-  // Another size is not served by that block.
+  // A larger request is not served by a smaller block.
   const auto other = torch::empty({kLargeFloats + 16});
   EXPECT_EQ(cpu_tensor_cache_stats().misses, before.misses + 2);
+}
+
+TEST_F(CpuTensorCache, ABlockServesRequestsDownToFourFifthsOfItsSize) {
+  const CpuTensorCacheScope scope;
+  const void* block = nullptr;
+  {
+    const auto t = torch::empty({kLargeFloats});
+    block = t.data_ptr();
+  }
+  {
+    const auto small = torch::empty({kLargeFloats * 3 / 4});  // too small for it
+    EXPECT_NE(small.data_ptr(), block);
+  }
+  const auto before = cpu_tensor_cache_stats();
+  {
+    const auto most = torch::empty({kLargeFloats * 5 / 6});
+    EXPECT_EQ(most.data_ptr(), block);
+    // The whole block is counted as in use, and comes back whole.
+    EXPECT_EQ(cpu_tensor_cache_stats().used_bytes, before.used_bytes + 4 * kLargeFloats);
+  }
+  EXPECT_EQ(cpu_tensor_cache_stats().hits, before.hits + 1);
+  const auto again = torch::empty({kLargeFloats});
+  EXPECT_EQ(again.data_ptr(), block);
 }
 
 TEST_F(CpuTensorCache, SmallOrOutsideAScopeIsLibTorchsAllocation) {
