@@ -227,12 +227,15 @@ void CachingCpuAllocator::release_any(void* block) {
 
 }  // namespace
 
-CpuTensorCacheScope::CpuTensorCacheScope() {
+CpuTensorCacheScope::CpuTensorCacheScope(bool active) : active_(active) {
+  if (!active_) return;
   installed_allocator();
   ++scope_depth;
 }
 
-CpuTensorCacheScope::~CpuTensorCacheScope() { --scope_depth; }
+CpuTensorCacheScope::~CpuTensorCacheScope() {
+  if (active_) --scope_depth;
+}
 
 CpuTensorCacheStats cpu_tensor_cache_stats() { return cache().stats(); }
 

@@ -20,14 +20,17 @@ namespace gpen {
 
 inline constexpr std::size_t kCachedBlockBytes = std::size_t{1} << 20;
 
-// While one is alive, the current thread's large CPU allocations use the
-// cache. Scopes nest.
+// While one is alive (and active), the current thread's large CPU
+// allocations use the cache. Scopes nest.
 class CpuTensorCacheScope {
  public:
-  CpuTensorCacheScope();
+  explicit CpuTensorCacheScope(bool active = true);
   ~CpuTensorCacheScope();
   CpuTensorCacheScope(const CpuTensorCacheScope&) = delete;
   CpuTensorCacheScope& operator=(const CpuTensorCacheScope&) = delete;
+
+ private:
+  bool active_;
 };
 
 struct CpuTensorCacheStats {

@@ -1,7 +1,6 @@
 #include "gpen_generator.h"
 
 #include <cmath>
-#include <optional>
 
 #include <torch/torch.h>
 
@@ -182,8 +181,7 @@ torch::Tensor GpenGenerator::forward(const torch::Tensor& faces, ForwardPath pat
               "GPEN input must be [B, 3, ", config_.size, ", ", config_.size, "], got ",
               faces.sizes());
   torch::InferenceMode inference;
-  std::optional<CpuTensorCacheScope> cache;
-  if (device_.is_cpu()) cache.emplace();
+  const CpuTensorCacheScope cache(device_.is_cpu());
   switch (path) {
     case ForwardPath::Fast: return forward_fast(faces);
     case ForwardPath::Reference:

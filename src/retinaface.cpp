@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <optional>
 #include <utility>
 
 #include <torch/torch.h>
@@ -407,8 +406,7 @@ RetinaFaceHeads RetinaFace::forward(const torch::Tensor& input) const {
   TORCH_CHECK(input.dim() == 4 && input.size(1) == 3,
               "RetinaFace input must be [B, 3, H, W], got ", input.sizes());
   torch::InferenceMode inference;
-  std::optional<CpuTensorCacheScope> cache;
-  if (device_.is_cpu()) cache.emplace();
+  const CpuTensorCacheScope cache(device_.is_cpu());
   const auto batch = input.size(0);
   auto x = input.to(device_, torch::kFloat);
   if (device_.is_cpu()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
@@ -442,8 +440,7 @@ std::vector<std::vector<FaceDetection>> RetinaFace::detect(const torch::Tensor& 
               "RetinaFace::detect needs [B, 3, H, W] uint8 RGB, got ", rgb8_batch.sizes(), " ",
               rgb8_batch.scalar_type());
   torch::InferenceMode inference;
-  std::optional<CpuTensorCacheScope> cache;
-  if (device_.is_cpu()) cache.emplace();
+  const CpuTensorCacheScope cache(device_.is_cpu());
   // The reference reads frames with OpenCV: BGR, float, resized, minus the mean.
   auto images = rgb8_batch.to(device_).flip({1}).to(torch::kFloat);
   const auto long_side = std::max(images.size(2), images.size(3));

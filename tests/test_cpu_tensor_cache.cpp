@@ -88,6 +88,10 @@ TEST_F(CpuTensorCache, SmallOrOutsideAScopeIsLibTorchsAllocation) {
     const CpuTensorCacheScope scope;
     const auto small = torch::empty({1024});
   }
+  {
+    const CpuTensorCacheScope inactive(false);  // a GPU model's scope
+    const auto large = torch::empty({kLargeFloats});
+  }
   // Another thread has no scope of its own.
   {
     const CpuTensorCacheScope scope;
