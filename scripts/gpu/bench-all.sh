@@ -25,8 +25,5 @@ bench aligned --arch gpen-512 --device cuda --precision fp16,bf16 --batches 8,16
 bench frames --arch gpen-512 --device cuda --precision fp16 --batches 8,16,32 --mode frames --frames 128 --baseline off
 # The same with decoding included: a 1920x1080 PNG decoded again for every frame.
 frame=$logs/frame-1080p.png
-"$root/scripts/gpu/with-deps.sh" --build "$build" gst-launch-1.0 -q \
-  filesrc location="$root/tests/data/images/astronaut.png" ! pngdec ! videoconvert ! \
-  videoscale ! video/x-raw,width=1080,height=1080 ! videobox left=-420 right=-420 ! \
-  videoconvert ! pngenc ! filesink location="$frame"
+"$root/scripts/gpu/make-frame.sh" "$frame" "$build"
 bench frames-decode --arch gpen-512 --device cuda --precision fp16 --batches 8,16,32 --mode frames --frames 256 --baseline off --input "$frame"

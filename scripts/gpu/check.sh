@@ -5,7 +5,9 @@
 #   scripts/gpu/check.sh DEBS_DIR LOG_DIR [benchmark options...]
 #
 # STEPS (default "probe build test bench") picks the steps to run; "unit"
-# runs the unit suite alone (CUDA tests included, seconds), for short leases.
+# runs the unit suite alone (CUDA tests included, seconds), for short leases;
+# "frames" the end-to-end figures: 1080p frames with one face each, decoding
+# excluded, then included (FRAMES_OPTIONS replaces its benchmark options).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 debs=${1:?usage: check.sh DEBS_DIR LOG_DIR [benchmark options]}
@@ -71,5 +73,21 @@ fi
 if has bench; then
   scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark "$@" 2>&1 | tee "$logs/bench.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+if has frames; then
+  read -r -a frames_options <<< "${FRAMES_OPTIONS:---arch gpen-512 --device cuda --precision fp16 --batches 16 --frames 128 --baseline off}"
+  frame=$logs/frame-1080p.png
+  if scripts/gpu/make-frame.sh "$frame" build-cuda; then
+    for input in none "$frame"; do
+      extra=()
+      [ "$input" = none ] || extra=(--input "$input")
+      scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark --mode frames \
+        "${frames_options[@]}" "${extra[@]}" 2>&1 | tee -a "$logs/frames.txt"
+      [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    done
+  else
+    echo "frames: could not make $frame"; status=1
+  fi
 fi
 exit $status
