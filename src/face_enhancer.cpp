@@ -181,20 +181,34 @@ torch::Tensor FaceEnhancer::enhance_crops(const torch::Tensor& crops) {
 }
 
 void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float strength) {
-  if (faces.empty()) return;
-  if (generator_.device().is_cuda()) return enhance_aligned_cuda(faces, strength);
-  const auto start = std::chrono::steady_clock::now();
+  AlignedBatch batch = launch_aligned(faces, strength);
+  batch.finish();
+  last_batch_seconds_ = batch.seconds();
+}
+
+// On CUDA each image's bytes move once through pinned memory and are
+// unpacked, resized, blended and packed on the device; nothing here waits
+// for the device (the downloads are queued: AlignedBatch::finish waits).
+AlignedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, float strength) {
+  AlignedBatch batch;
+  batch.faces_ = faces.size();
+  if (faces.empty()) return batch;
+  const auto start = AlignedBatch::Clock::now();
   torch::InferenceMode inference;
-  const CpuTensorCacheScope cache;
   const torch::Device device = generator_.device();
+  const bool cuda = device.is_cuda();
+  const CpuTensorCacheScope cache(!cuda);
   const int size = model_size();
 
+  std::vector<DeviceImage> images;       // CUDA: the images' bytes on the device
   std::vector<torch::Tensor> originals;  // uint8 [1, 3, H, W] on the device
   std::vector<torch::Tensor> inputs;
+  images.reserve(faces.size());
   originals.reserve(faces.size());
   inputs.reserve(faces.size());
   for (const auto& face : faces) {
-    originals.push_back(read_rgb(face).unsqueeze(0).to(device));
+    if (cuda) images.emplace_back(face, device);
+    originals.push_back((cuda ? images.back().rgb() : read_rgb(face)).unsqueeze(0));
     inputs.push_back(resize(to_network_range(originals.back()), size, size));
   }
   const auto outputs = run_network(torch::cat(inputs, 0));
@@ -205,43 +219,17 @@ void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float st
     auto enhanced = to_pixel_range(resize(outputs.slice(0, i, i + 1), face.height, face.width));
     if (keep > 0.0)
       enhanced = enhanced * static_cast<double>(strength) + originals[i].to(torch::kFloat) * keep;
-    write_rgb(quantize(enhanced)[0], face);
+    auto pixels = quantize(enhanced)[0];
+    if (cuda) {
+      batch.downloads_.add(images[i], pixels);
+    } else {
+      batch.views_.push_back(face);
+      batch.results_.push_back(std::move(pixels));
+    }
   }
-  last_batch_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// The same as the CPU's path, with the pixels moved as whole images through
-// pinned memory and unpacked, resized, blended and packed on the device.
-void FaceEnhancer::enhance_aligned_cuda(const std::vector<ImageView>& faces, float strength) {
-  const auto start = std::chrono::steady_clock::now();
-  torch::InferenceMode inference;
-  const torch::Device device = generator_.device();
-  const int size = model_size();
-
-  std::vector<DeviceImage> images;
-  std::vector<torch::Tensor> inputs;
-  images.reserve(faces.size());
-  inputs.reserve(faces.size());
-  for (const auto& face : faces) {
-    images.emplace_back(face, device);
-    inputs.push_back(resize(to_network_range(images.back().rgb().unsqueeze(0)), size, size));
-  }
-  const auto outputs = run_network(torch::cat(inputs, 0));
-
-  const double keep = 1.0 - static_cast<double>(strength);
-  PixelDownloads downloads;
-  for (std::size_t i = 0; i < faces.size(); ++i) {
-    const auto& face = faces[i];
-    auto enhanced = to_pixel_range(resize(outputs.slice(0, i, i + 1), face.height, face.width));
-    if (keep > 0.0)
-      enhanced = enhanced * static_cast<double>(strength) +
-                 images[i].rgb().unsqueeze(0).to(torch::kFloat) * keep;
-    downloads.add(images[i], quantize(enhanced)[0]);
-  }
-  downloads.finish();
-  last_batch_seconds_ =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  batch.launch_seconds_ =
+      std::chrono::duration<double>(AlignedBatch::Clock::now() - start).count();
+  return batch;
 }
 
 }  // namespace gpen

@@ -8,6 +8,7 @@
 
 #include <torch/types.h>
 
+#include "aligned_batch.h"
 #include "batch_policy.h"
 #include "checkpoint.h"
 #include "device.h"
@@ -58,6 +59,12 @@ class FaceEnhancer {
   // halves and retries, so no face is lost.
   void enhance_aligned(const std::vector<ImageView>& faces, float strength);
 
+  // The same in two steps: reads the faces and starts the batch; its
+  // finish() writes them (see AlignedBatch). On CUDA, launching the next
+  // batch before finishing this one keeps the device busy while the host
+  // copies pixels in and out.
+  AlignedBatch launch_aligned(const std::vector<ImageView>& faces, float strength);
+
   // Enhances aligned crops: float [N, 3, S, S] RGB in [0, 255] (S the model
   // size, any device) -> the network's faces, float [N, 3, S, S] in [0, 255]
   // on the model's device. Batched and split on out-of-memory as
@@ -70,7 +77,6 @@ class FaceEnhancer {
  private:
   torch::Tensor run_network(const torch::Tensor& inputs);
   torch::Tensor forward(const torch::Tensor& inputs);
-  void enhance_aligned_cuda(const std::vector<ImageView>& faces, float strength);
 
   GpenGenerator generator_;
   std::unique_ptr<CudaGraphRunner> graphs_;

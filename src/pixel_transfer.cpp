@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #ifdef GPEN_WITH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
 
@@ -35,12 +36,31 @@ torch::Tensor DeviceImage::pixels() const {
                            {view_.row_stride, view_.pixel_stride, 1});
 }
 
+// Channel by channel on the device: an index tensor would be a copy from
+// pageable host memory, which may wait for the work queued on the stream
+// (the previous batch's network) before it starts.
 torch::Tensor DeviceImage::rgb() const {
-  const auto channels = torch::tensor({view_.red, view_.green, view_.blue},
-                                      torch::TensorOptions().dtype(torch::kLong))
-                            .to(bytes_.device(), /*non_blocking=*/true);
-  return pixels().index_select(2, channels).permute({2, 0, 1});
+  const auto p = pixels();
+  return torch::stack({p.select(2, view_.red), p.select(2, view_.green), p.select(2, view_.blue)});
 }
+
+#ifdef GPEN_WITH_CUDA
+struct PixelDownloads::Marker {
+  at::cuda::CUDAEvent event;
+  void record(c10::DeviceIndex device) { event.record(c10::cuda::getCurrentCUDAStream(device)); }
+  void wait() { event.synchronize(); }
+};
+#else
+struct PixelDownloads::Marker {  // DeviceImage needs CUDA: nothing is ever queued
+  void record(c10::DeviceIndex) {}
+  void wait() {}
+};
+#endif
+
+PixelDownloads::PixelDownloads() = default;
+PixelDownloads::~PixelDownloads() = default;
+PixelDownloads::PixelDownloads(PixelDownloads&&) noexcept = default;
+PixelDownloads& PixelDownloads::operator=(PixelDownloads&&) noexcept = default;
 
 void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
   const auto& v = image.view();
@@ -54,13 +74,14 @@ void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
   auto host = pinned_bytes(bytes.numel());
   host.copy_(bytes, /*non_blocking=*/true);
   pending_.push_back({v, host});
-  device_index_ = bytes.device().index();
+  // Waiting on the stream would also wait for whatever is queued after
+  // this batch (the next one's network): mark where its copies end.
+  if (!marker_) marker_ = std::make_unique<Marker>();
+  marker_->record(bytes.device().index());
 }
 
 void PixelDownloads::finish() {
-#ifdef GPEN_WITH_CUDA
-  if (!pending_.empty()) c10::cuda::getCurrentCUDAStream(device_index_).synchronize();
-#endif
+  if (marker_) marker_->wait();
   for (const auto& p : pending_)
     std::memcpy(p.view.data, p.host.data_ptr(), static_cast<std::size_t>(p.host.numel()));
   pending_.clear();

@@ -1,10 +1,11 @@
 // Interleaved 8-bit images to and from a CUDA device as whole byte ranges:
 // one copy through pinned memory each way (asynchronous, so a batch's
-// uploads queue behind each other and its downloads wait for one
-// synchronisation), with channel order, pixel stride and row padding
+// uploads queue behind each other and the host waits once, for the batch's
+// last download), with channel order, pixel stride and row padding
 // handled on the device instead of by the CPU.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include <torch/types.h>
@@ -32,21 +33,30 @@ class DeviceImage {
 };
 
 // Writes device results back into their images: add() queues each copy,
-// finish() waits once and copies into the images. Only the colour bytes
-// change: the rest is written back as it was read.
+// finish() waits for them and copies into the images. Only the colour bytes
+// change: the rest is written back as it was read. finish() waits for this
+// batch's copies only, not for work queued on the stream after them, so the
+// device can go on with the next batch meanwhile.
 class PixelDownloads {
  public:
+  PixelDownloads();
+  ~PixelDownloads();
+  PixelDownloads(PixelDownloads&&) noexcept;
+  PixelDownloads& operator=(PixelDownloads&&) noexcept;
+
   // `rgb`: [3, H, W] uint8 on the device, for `image`'s view.
   void add(const DeviceImage& image, const torch::Tensor& rgb);
   void finish();
+  bool empty() const { return pending_.empty(); }
 
  private:
   struct Pending {
     ImageView view;
     torch::Tensor host;  // pinned
   };
+  struct Marker;  // a CUDA event after the last queued copy
   std::vector<Pending> pending_;
-  int device_index_ = -1;
+  std::unique_ptr<Marker> marker_;
 };
 
 }  // namespace gpen

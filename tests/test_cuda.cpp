@@ -14,6 +14,7 @@
 
 #ifdef GPEN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAStream.h>
 #endif
 
 #include "checkpoint.h"
@@ -293,6 +294,41 @@ TEST(CudaFaceEnhancer, AlignedFacesMatchTheCpuAndKeepTheirOtherBytes) {
   EXPECT_FALSE(torch::equal(colour(on_cuda), colour(original)));
   const auto diff = (colour(on_cuda).to(torch::kInt) - colour(on_cpu).to(torch::kInt)).abs();
   EXPECT_LE(diff.max().item<int>(), 1);
+}
+
+TEST(CudaFaceEnhancer, ABatchFinishesWhileTheNextRunsAndBothMatch) {
+  REQUIRE_CUDA();
+#ifdef GPEN_WITH_CUDA
+  // GPEN-512 shapes: the second batch keeps the device busy for milliseconds.
+  const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-512"), 13);
+  gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
+  torch::manual_seed(13);
+  const auto original = torch::randint(0, 256, {2, 16, 512 * 512 * 3}, torch::kUInt8);
+  auto views = [](torch::Tensor bytes) {
+    std::vector<gpen::ImageView> v(static_cast<std::size_t>(bytes.size(0)));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      v[i].data = bytes[static_cast<std::int64_t>(i)].data_ptr<std::uint8_t>();
+      v[i].width = v[i].height = 512;
+      v[i].row_stride = 512 * 3;
+    }
+    return v;
+  };
+  auto expected = original.clone();
+  for (int b = 0; b < 2; ++b) enhancer.enhance_aligned(views(expected[b]), 1.0f);
+
+  auto pixels = original.clone();
+  gpen::AlignedBatch first = enhancer.launch_aligned(views(pixels[0]), 1.0f);
+  gpen::AlignedBatch second = enhancer.launch_aligned(views(pixels[1]), 1.0f);
+  first.finish();
+  // Finishing the first batch waited for its results, not for the second's
+  // network, still queued or running behind them.
+  const bool second_still_running = !c10::cuda::getCurrentCUDAStream(0).query();
+  EXPECT_TRUE(torch::equal(pixels[0], expected[0]));
+  EXPECT_TRUE(torch::equal(pixels[1], original[1])) << "written before its finish()";
+  second.finish();
+  EXPECT_TRUE(torch::equal(pixels[1], expected[1]));
+  EXPECT_TRUE(second_still_running) << "finish() waited for the next batch too";
+#endif
 }
 
 TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
