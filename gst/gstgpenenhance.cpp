@@ -9,7 +9,9 @@
  * Either way frames wait until their faces' batch is full, the batch timeout
  * expires, or a serialized event that must not overtake them arrives (EOS,
  * CAPS, SEGMENT, STREAM_START, GAP); they leave in arrival order with their
- * timestamps, flags and metas.
+ * timestamps, flags and metas. With pipeline-depth 2 (aligned mode; the
+ * default on CUDA) a full batch is launched and left to the device while
+ * the next one gathers: it leaves when that one is launched in turn.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -25,6 +27,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +48,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 namespace {
 
 constexpr guint kDefaultBatchSize = 0;
+constexpr guint kDefaultPipelineDepth = 0;
+constexpr guint kMaxPipelineDepth = 2;
 constexpr guint64 kDefaultBatchTimeout = 0;
 constexpr const char* kDefaultDevice = "auto";
 constexpr double kDefaultStrength = 1.0;
@@ -65,6 +70,7 @@ enum {
   PROP_DENOISE,
   PROP_SHARPEN,
   PROP_MESSAGES,
+  PROP_PIPELINE_DEPTH,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
 
@@ -78,6 +84,7 @@ struct Settings {
   std::string model;
   GstGpenFaceMode face_mode = kDefaultFaceMode;
   guint batch_size = kDefaultBatchSize;
+  guint pipeline_depth = kDefaultPipelineDepth;
   guint64 batch_timeout = kDefaultBatchTimeout;
   std::string device = kDefaultDevice;
   GstGpenPrecision precision = GST_GPEN_PRECISION_AUTO;
@@ -106,10 +113,12 @@ struct GpenEnhancePrivate {
   GstGpenFaceMode face_mode = kDefaultFaceMode;  // the mode started with
   std::uint64_t next_frame_id = 0;
   int batch_size = 1;             // what the element uses (batch-size or automatic)
+  int pipeline_depth = 1;         // what the element uses: batches under way at most
   // Read by other threads (properties, LATENCY queries): written and read
   // under the object lock.
   std::string active_device;      // current-device; empty when not loaded
   guint current_batch_size = 0;   // current-batch-size; 0 when not loaded
+  guint current_pipeline_depth = 1;  // pipeline_depth, for LATENCY and ALLOCATION queries
   gint fps_n = 0, fps_d = 1;      // the stream's frame rate, for the latency
   GstVideoInfo info;
   bool have_info = false;
@@ -124,8 +133,19 @@ struct GpenEnhancePrivate {
   std::mutex queue_lock;
   std::condition_variable queue_changed;
   std::deque<Held> held;
+  // The arrival of the oldest frame of the batch in flight, if any.
+  std::optional<Clock::time_point> in_flight_since;
   bool stopping = false;
   std::thread timeout_thread;
+
+  // face-mode=aligned, pipeline depth 2: the batch launched on the device
+  // and not finished, its frames mapped for the results (stream lock).
+  struct InFlight {
+    std::vector<GstBuffer*> frames;
+    std::vector<GstVideoFrame> mapped;
+    gpen::AlignedBatch batch;
+  };
+  std::optional<InFlight> in_flight;
 
   // Enhanced frames waiting for generate_output (streaming thread only).
   std::deque<GstBuffer*> ready;
@@ -216,59 +236,22 @@ static void post_latency_if_changed(GstGpenEnhance* self, double batch_seconds) 
   }
 }
 
-/* Runs the network over `frames` (in place) and returns them, in order.
- * Called with the sink pad's stream lock held. On failure posts an element
- * error, drops nothing silently (the frames are released with the error) and
- * returns GST_FLOW_ERROR. */
-static GstFlowReturn process_frames(GstGpenEnhance* self, std::vector<GstBuffer*>& frames) {
-  GpenEnhancePrivate* priv = self->priv;
-  if (frames.empty()) return GST_FLOW_OK;
+using InFlight = GpenEnhancePrivate::InFlight;
 
-  GST_OBJECT_LOCK(self);
-  const float strength = static_cast<float>(priv->settings.strength);
-  GST_OBJECT_UNLOCK(self);
-  // Strength 0 means the original frame: no need to run the network.
-  if (strength <= 0.0f) return GST_FLOW_OK;
-
-  std::vector<GstVideoFrame> mapped(frames.size());
-  std::vector<gpen::ImageView> views;
-  views.reserve(frames.size());
-  std::size_t n_mapped = 0;
-  GstFlowReturn ret = GST_FLOW_OK;
-  for (auto& buffer : frames) {
-    buffer = gst_buffer_make_writable(buffer);
-    if (!gst_video_frame_map(&mapped[n_mapped], &priv->info, buffer, GST_MAP_READWRITE)) {
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
-                        ("buffer %" GST_PTR_FORMAT, buffer));
-      ret = GST_FLOW_ERROR;
-      break;
-    }
-    views.push_back(gpen_image_view(&mapped[n_mapped]));
-    ++n_mapped;
-  }
-  if (ret == GST_FLOW_OK) {
-    try {
-      priv->enhancer->enhance_aligned(views, strength);
-      GST_LOG_OBJECT(self, "enhanced %zu frame(s) in %.1f ms", frames.size(),
-                     priv->enhancer->last_batch_seconds() * 1000.0);
-    } catch (const std::exception& e) {
-      GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
-      ret = GST_FLOW_ERROR;
-    }
-  }
-  for (std::size_t i = 0; i < n_mapped; ++i) gst_video_frame_unmap(&mapped[i]);
-  if (ret != GST_FLOW_OK) {
-    for (auto* buffer : frames) gst_buffer_unref(buffer);
-    frames.clear();
-    return ret;
-  }
-  post_latency_if_changed(self, priv->enhancer->last_batch_seconds());
-  return GST_FLOW_OK;
+static void release_in_flight(InFlight& flight) {
+  for (auto& frame : flight.mapped) gst_video_frame_unmap(&frame);
+  flight.mapped.clear();
+  for (auto* buffer : flight.frames) gst_buffer_unref(buffer);
+  flight.frames.clear();
 }
 
-static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv, std::size_t count) {
+/* Takes up to `count` held frames, oldest first; `arrival` (if given) is
+ * set to the first one's arrival. */
+static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv, std::size_t count,
+                                         Clock::time_point* arrival = nullptr) {
   std::lock_guard<std::mutex> lock(priv->queue_lock);
   count = std::min(count, priv->held.size());
+  if (arrival && count > 0) *arrival = priv->held.front().arrival;
   std::vector<GstBuffer*> frames;
   frames.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -281,6 +264,15 @@ static std::vector<GstBuffer*> take_held(GpenEnhancePrivate* priv, std::size_t c
 static std::size_t held_count(GpenEnhancePrivate* priv) {
   std::lock_guard<std::mutex> lock(priv->queue_lock);
   return priv->held.size();
+}
+
+/* The batch in flight, taken out of the element (stream lock held). */
+static std::optional<InFlight> take_in_flight(GpenEnhancePrivate* priv) {
+  std::optional<InFlight> flight = std::move(priv->in_flight);
+  priv->in_flight.reset();
+  std::lock_guard<std::mutex> lock(priv->queue_lock);
+  priv->in_flight_since.reset();
+  return flight;
 }
 
 /* ---- bus messages ---- */
@@ -411,16 +403,68 @@ static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
 
 /* ---- aligned faces ---- */
 
-static GstFlowReturn advance_aligned(GstGpenEnhance* self, bool drain) {
+/* Maps `frames` (made writable) and launches the network over them: the
+ * frames are read now and written when the batch is finished. Strength 0
+ * launches nothing: they leave as they came. Called with the sink pad's
+ * stream lock held. On failure posts an element error, drops nothing
+ * silently (the frames are released with the error) and returns
+ * GST_FLOW_ERROR. */
+static GstFlowReturn launch_frames(GstGpenEnhance* self, std::vector<GstBuffer*> frames,
+                                   InFlight& flight) {
   GpenEnhancePrivate* priv = self->priv;
-  const std::size_t count = held_count(priv);
-  if (count == 0 || (!drain && count < static_cast<std::size_t>(priv->batch_size)))
-    return GST_FLOW_OK;
-  std::vector<GstBuffer*> batch = take_held(priv, count);
-  const GstFlowReturn ret = process_frames(self, batch);
-  if (ret != GST_FLOW_OK) return ret;
+  flight.frames = std::move(frames);
+  GST_OBJECT_LOCK(self);
+  const float strength = static_cast<float>(priv->settings.strength);
+  GST_OBJECT_UNLOCK(self);
+  // Strength 0 means the original frame: no need to run the network.
+  if (strength <= 0.0f || flight.frames.empty()) return GST_FLOW_OK;
+
+  flight.mapped.resize(flight.frames.size());
+  std::vector<gpen::ImageView> views;
+  views.reserve(flight.frames.size());
+  for (std::size_t i = 0; i < flight.frames.size(); ++i) {
+    GstBuffer*& buffer = flight.frames[i];
+    buffer = gst_buffer_make_writable(buffer);
+    if (!gst_video_frame_map(&flight.mapped[i], &priv->info, buffer, GST_MAP_READWRITE)) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
+                        ("buffer %" GST_PTR_FORMAT, buffer));
+      flight.mapped.resize(i);
+      release_in_flight(flight);
+      return GST_FLOW_ERROR;
+    }
+    views.push_back(gpen_image_view(&flight.mapped[i]));
+  }
+  try {
+    flight.batch = priv->enhancer->launch_aligned(views, strength);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
+    release_in_flight(flight);
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+/* Writes a launched batch's results into its frames and moves them, in
+ * order, to `ready`. Called with the stream lock held; on failure as
+ * launch_frames. */
+static GstFlowReturn finish_frames(GstGpenEnhance* self, InFlight& flight) {
+  GpenEnhancePrivate* priv = self->priv;
+  try {
+    flight.batch.finish();
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
+    release_in_flight(flight);
+    return GST_FLOW_ERROR;
+  }
+  for (auto& frame : flight.mapped) gst_video_frame_unmap(&frame);
+  flight.mapped.clear();
+  if (flight.batch.size() > 0) {
+    GST_LOG_OBJECT(self, "enhanced %zu frame(s) in %.1f ms of host time", flight.batch.size(),
+                   flight.batch.seconds() * 1000.0);
+    post_latency_if_changed(self, flight.batch.seconds());
+  }
   FacesOfFrames released;
-  for (auto* buffer : batch) {
+  for (auto* buffer : flight.frames) {
     gpen::FaceDetection whole;  // the frame is the face
     whole.x2 = static_cast<float>(GST_VIDEO_INFO_WIDTH(&priv->info));
     whole.y2 = static_cast<float>(GST_VIDEO_INFO_HEIGHT(&priv->info));
@@ -428,7 +472,45 @@ static GstFlowReturn advance_aligned(GstGpenEnhance* self, bool drain) {
     released.emplace_back(buffer, std::vector<gpen::FaceDetection>{whole});
     priv->ready.push_back(buffer);
   }
+  flight.frames.clear();
   post_faces(self, released);
+  return GST_FLOW_OK;
+}
+
+/* A full batch (with `drain`, whatever is held) is launched; the batch in
+ * flight before it, older, is finished first. The new one is finished at
+ * once unless the pipeline depth is 2, this is no drain and the network
+ * runs on it: then it stays in flight, and the device works on it while the
+ * next batch gathers. */
+static GstFlowReturn advance_aligned(GstGpenEnhance* self, bool drain) {
+  GpenEnhancePrivate* priv = self->priv;
+  const std::size_t count = held_count(priv);
+  std::optional<InFlight> launched;
+  Clock::time_point arrival{};
+  if (count > 0 && (drain || count >= static_cast<std::size_t>(priv->batch_size))) {
+    InFlight flight;
+    const GstFlowReturn ret = launch_frames(self, take_held(priv, count, &arrival), flight);
+    if (ret != GST_FLOW_OK) return ret;
+    launched = std::move(flight);
+  }
+  if (!launched && !drain) return GST_FLOW_OK;
+  if (auto older = take_in_flight(priv)) {
+    const GstFlowReturn ret = finish_frames(self, *older);
+    if (ret != GST_FLOW_OK) {
+      if (launched) release_in_flight(*launched);
+      return ret;
+    }
+  }
+  if (!launched) return GST_FLOW_OK;
+  // Frames that nothing runs on (strength 0) have nothing to wait for.
+  if (drain || priv->pipeline_depth < 2 || launched->batch.size() == 0)
+    return finish_frames(self, *launched);
+  priv->in_flight = std::move(launched);
+  {
+    std::lock_guard<std::mutex> lock(priv->queue_lock);
+    priv->in_flight_since = arrival;
+  }
+  priv->queue_changed.notify_all();
   return GST_FLOW_OK;
 }
 
@@ -451,8 +533,9 @@ static GstFlowReturn drain(GstGpenEnhance* self) {
   GpenEnhancePrivate* priv = self->priv;
   GstFlowReturn ret = GST_FLOW_OK;
   const std::size_t held = held_count(priv);
-  if (held > 0) {
-    GST_DEBUG_OBJECT(self, "draining %zu held frame(s)", held);
+  const std::size_t in_flight = priv->in_flight ? priv->in_flight->frames.size() : 0;
+  if (held > 0 || in_flight > 0) {
+    GST_DEBUG_OBJECT(self, "draining %zu held frame(s), %zu in flight", held, in_flight);
     ret = advance(self, true);
   }
   std::vector<GstBuffer*> frames(priv->ready.begin(), priv->ready.end());
@@ -468,14 +551,24 @@ static GstFlowReturn drain(GstGpenEnhance* self) {
 }
 
 static void discard_frames(GpenEnhancePrivate* priv) {
+  if (auto flight = take_in_flight(priv)) release_in_flight(*flight);
   for (auto* buffer : take_held(priv, G_MAXSIZE)) gst_buffer_unref(buffer);
   if (priv->restorer) priv->restorer->clear();
   for (auto* buffer : priv->ready) gst_buffer_unref(buffer);
   priv->ready.clear();
 }
 
-/* Pushes a partial batch once it has waited batch-timeout, so a live stream
- * never waits on frames that are slow to come. */
+/* When the oldest frame not yet pushed arrived: the batch in flight's, or
+ * the first held. Called with queue_lock held. */
+static std::optional<Clock::time_point> oldest_waiting(const GpenEnhancePrivate* priv) {
+  if (priv->in_flight_since) return priv->in_flight_since;
+  if (!priv->held.empty()) return priv->held.front().arrival;
+  return std::nullopt;
+}
+
+/* Pushes a partial batch (and the batch in flight) once its oldest frame has
+ * waited batch-timeout, so a live stream never waits on frames that are slow
+ * to come. */
 static void timeout_loop(GstGpenEnhance* self) {
   GpenEnhancePrivate* priv = self->priv;
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
@@ -484,12 +577,13 @@ static void timeout_loop(GstGpenEnhance* self) {
     GST_OBJECT_LOCK(self);
     const guint64 timeout = priv->settings.batch_timeout;
     GST_OBJECT_UNLOCK(self);
-    if (priv->held.empty() || timeout == 0) {
+    const auto oldest = oldest_waiting(priv);
+    if (!oldest || timeout == 0) {
       // Wake up now and then: batch-timeout may be changed while playing.
       priv->queue_changed.wait_for(lock, std::chrono::milliseconds(100));
       continue;
     }
-    const auto deadline = priv->held.front().arrival + std::chrono::nanoseconds(timeout);
+    const auto deadline = *oldest + std::chrono::nanoseconds(timeout);
     if (Clock::now() < deadline) {
       priv->queue_changed.wait_until(lock, deadline);
       continue;
@@ -499,8 +593,9 @@ static void timeout_loop(GstGpenEnhance* self) {
     bool expired = false;
     {
       std::lock_guard<std::mutex> relock(priv->queue_lock);
-      expired = !priv->stopping && !priv->held.empty() &&
-                Clock::now() >= priv->held.front().arrival + std::chrono::nanoseconds(timeout);
+      const auto waiting = oldest_waiting(priv);
+      expired = !priv->stopping && waiting &&
+                Clock::now() >= *waiting + std::chrono::nanoseconds(timeout);
     }
     if (expired) {
       GST_DEBUG_OBJECT(self, "batch timeout: pushing a partial batch");
@@ -565,6 +660,22 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
     priv->restorer = std::make_unique<gpen::FrameRestorer>(*priv->enhancer, priv->detector.get(),
                                                            priv->batch_size);
   }
+  // A batch in flight pays where the device works apart from the host (CUDA)
+  // and costs a batch of latency anywhere. Full mode waits for the device in
+  // detection anyway: one batch at a time there.
+  const bool aligned = priv->face_mode == GST_GPEN_FACE_MODE_ALIGNED;
+  priv->pipeline_depth = !aligned                        ? 1
+                         : settings.pipeline_depth > 0 ? static_cast<int>(settings.pipeline_depth)
+                         : priv->enhancer->device().is_cuda() ? 2
+                                                              : 1;
+  if (!aligned && settings.pipeline_depth > 1)
+    GST_INFO_OBJECT(self, "pipeline-depth %u applies to face-mode=aligned: one batch at a time",
+                    settings.pipeline_depth);
+  GST_INFO_OBJECT(self, "pipeline depth %d%s", priv->pipeline_depth,
+                  settings.pipeline_depth == 0 ? " (automatic)" : "");
+  GST_OBJECT_LOCK(self);
+  priv->current_pipeline_depth = static_cast<guint>(priv->pipeline_depth);
+  GST_OBJECT_UNLOCK(self);
   {
     std::lock_guard<std::mutex> lock(priv->latency_lock);
     priv->inference_latency = priv->reported_inference_latency = 0;
@@ -594,6 +705,7 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   GST_OBJECT_LOCK(self);
   priv->active_device.clear();
   priv->current_batch_size = 0;
+  priv->current_pipeline_depth = 1;
   priv->fps_n = 0, priv->fps_d = 1;
   GST_OBJECT_UNLOCK(self);
   return TRUE;
@@ -699,11 +811,15 @@ static GstClockTime added_latency(GstGpenEnhance* self, gboolean live) {
   GST_OBJECT_LOCK(self);
   const guint64 timeout = priv->settings.batch_timeout;
   const guint batch = priv->current_batch_size;
+  const guint depth = priv->current_pipeline_depth;
   const gint fps_n = priv->fps_n, fps_d = priv->fps_d;
   GST_OBJECT_UNLOCK(self);
+  // A frame waits for the rest of its batch and, with a batch in flight,
+  // for the whole next one too.
+  const guint waited = batch * depth > 0 ? batch * depth - 1 : 0;
   GstClockTime fill = 0;
-  if (fps_n > 0 && batch > 1)
-    fill = gst_util_uint64_scale_int(GST_SECOND * (batch - 1), fps_d, fps_n);
+  if (fps_n > 0 && waited > 0)
+    fill = gst_util_uint64_scale_int(GST_SECOND * waited, fps_d, fps_n);
   if (live && timeout > 0 && (fill == 0 || timeout < fill)) fill = timeout;
   std::lock_guard<std::mutex> lock(priv->latency_lock);
   return fill + priv->reported_inference_latency;
@@ -728,13 +844,17 @@ static gboolean gst_gpen_enhance_query(GstBaseTransform* trans, GstPadDirection 
   return GST_BASE_TRANSFORM_CLASS(gst_gpen_enhance_parent_class)->query(trans, direction, query);
 }
 
-/* Upstream must be able to allocate a whole batch while we hold one. */
+/* Upstream must be able to allocate a whole batch while we hold what we may
+ * hold: a batch, and one more in flight. */
 static gboolean gst_gpen_enhance_propose_allocation(GstBaseTransform* trans, GstQuery* decide_query,
                                                     GstQuery* query) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   GST_BASE_TRANSFORM_CLASS(gst_gpen_enhance_parent_class)
       ->propose_allocation(trans, decide_query, query);
-  const guint extra = static_cast<guint>(std::max(self->priv->batch_size, 1));
+  GST_OBJECT_LOCK(self);
+  const guint depth = self->priv->current_pipeline_depth;
+  GST_OBJECT_UNLOCK(self);
+  const guint extra = static_cast<guint>(std::max(self->priv->batch_size, 1)) * std::max(depth, 1u);
 
   const guint n_pools = gst_query_get_n_allocation_pools(query);
   for (guint i = 0; i < n_pools; ++i) {
@@ -796,6 +916,7 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
     case PROP_MESSAGES: s.messages = static_cast<GstGpenMessages>(g_value_get_enum(value)); break;
     case PROP_FACE_MODE: s.face_mode = static_cast<GstGpenFaceMode>(g_value_get_enum(value)); break;
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
+    case PROP_PIPELINE_DEPTH: s.pipeline_depth = g_value_get_uint(value); break;
     case PROP_BATCH_TIMEOUT: s.batch_timeout = g_value_get_uint64(value); break;
     case PROP_DEVICE: {
       const gchar* device = g_value_get_string(value);
@@ -829,6 +950,7 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
     case PROP_MESSAGES: g_value_set_enum(value, s.messages); break;
     case PROP_FACE_MODE: g_value_set_enum(value, s.face_mode); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
+    case PROP_PIPELINE_DEPTH: g_value_set_uint(value, s.pipeline_depth); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint64(value, s.batch_timeout); break;
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
     case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
@@ -875,6 +997,13 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
       g_param_spec_uint("batch-size", "Batch size",
                         "Faces per network run (0 = automatic: 1 on the CPU, from free memory on CUDA)",
                         0, gpen::kMaxBatchSize, kDefaultBatchSize, ready));
+  g_object_class_install_property(gobject_class, PROP_PIPELINE_DEPTH,
+      g_param_spec_uint("pipeline-depth", "Pipeline depth",
+                        "face-mode=aligned: batches under way at once. 1: a batch is finished before "
+                        "the next gathers; 2: the device runs one while the next gathers, so copies "
+                        "in and out overlap the network, for a batch more latency (0 = automatic: "
+                        "2 on CUDA, 1 on the CPU)",
+                        0, kMaxPipelineDepth, kDefaultPipelineDepth, ready));
   g_object_class_install_property(gobject_class, PROP_BATCH_TIMEOUT,
       g_param_spec_uint64("batch-timeout", "Batch timeout",
                           "Longest time in ns a partial batch waits for more frames (0 = wait for a full batch or a drain)",

@@ -1075,6 +1075,182 @@ GST_START_TEST(test_full_batch_timeout_and_caps_change) {
 }
 GST_END_TEST;
 
+/* ---- pipeline-depth 2: a batch in flight while the next gathers ---------- */
+
+static GstHarness* make_depth_harness(guint batch_size, guint depth) {
+  GstElement* element = make_element(batch_size);
+  g_object_set(element, "pipeline-depth", depth, nullptr);
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(h, caps_string("RGB", 64, 64).c_str());
+  return h;
+}
+
+/* Frames out in push order, with their offsets, as RGB pictures. */
+static std::vector<cv::Mat> pull_in_order(GstHarness* h, int count, int first_offset = 0) {
+  std::vector<cv::Mat> out;
+  for (int i = 0; i < count; ++i) {
+    GstBuffer* buffer = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), first_offset + i);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(buffer), (first_offset + i) * 40 * GST_MSECOND);
+    out.push_back(frame_rgb(buffer, "RGB", 64, 64));
+    gst_buffer_unref(buffer);
+  }
+  return out;
+}
+
+GST_START_TEST(test_depth_two_keeps_a_batch_in_flight) {
+  const cv::Mat faces[2] = {load_rgb("gpen-64_in0.png"), load_rgb("gpen-64_in1.png")};
+  std::vector<cv::Mat> inputs;
+  for (int i = 0; i < 7; ++i) inputs.push_back(faces[i % 2]);
+  const auto expected = run_frames(inputs, 2);  // one batch at a time
+
+  GstHarness* h = make_depth_harness(2, 2);
+  guint depth = 0;
+  g_object_get(h->element, "pipeline-depth", &depth, nullptr);
+  fail_unless_equals_int(depth, 2);
+  // Frames 0-1 are launched and stay in flight; they leave when the next
+  // batch (2-3) is launched, which stays in flight in turn.
+  const int out_after_push[7] = {0, 0, 0, 2, 2, 4, 4};
+  for (int i = 0; i < 7; ++i) {
+    fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(inputs[i], "RGB"), i)), GST_FLOW_OK);
+    fail_unless_equals_int(gst_harness_buffers_received(h), out_after_push[i]);
+  }
+  // EOS: the batch in flight (4-5), then the partial one (6).
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 7);
+  const auto out = pull_in_order(h, 7);
+  for (int i = 0; i < 7; ++i) {
+    fail_unless_equals_int(max_level_diff(out[i], expected[i]), 0);
+    fail_if(max_level_diff(out[i], inputs[i]) == 0, "frame %d not enhanced", i);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_depth_two_timeout_releases_the_batch_in_flight) {
+  GstHarness* h = make_depth_harness(2, 2);
+  g_object_set(h->element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
+  gst_harness_set_live(h, TRUE);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  // A full batch, in flight, and no frame after it: only the timeout can
+  // release it.
+  for (int i = 0; i < 500 && gst_harness_buffers_received(h) < 2; ++i) g_usleep(10000);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  const auto out = pull_in_order(h, 2);
+  fail_if(max_level_diff(out[0], face) == 0, "frame not enhanced");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_depth_two_flush_and_ready_release_frames_in_flight) {
+  GstHarness* h = make_depth_harness(2, 2);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  std::vector<GstBuffer*> pushed;
+  for (int i = 0; i < 3; ++i) {  // two in flight, one held
+    GstBuffer* buffer = stamped(make_frame(face, "RGB"), i);
+    pushed.push_back(gst_buffer_ref(buffer));
+    gst_harness_push(h, buffer);
+  }
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  for (auto* buffer : pushed) {
+    fail_unless_equals_int(GST_MINI_OBJECT_REFCOUNT_VALUE(buffer), 1);
+    gst_buffer_unref(buffer);
+  }
+  pushed.clear();
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  // After the flush the stream starts afresh: 10-11 in flight, 12-13 push them out.
+  for (int i = 10; i < 14; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  pull_in_order(h, 2, 10);
+  // READY releases the batch in flight too.
+  for (int i = 14; i < 16; ++i) {
+    GstBuffer* buffer = stamped(make_frame(face, "RGB"), i);
+    pushed.push_back(gst_buffer_ref(buffer));
+    gst_harness_push(h, buffer);
+  }
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  for (auto* buffer : pushed) {
+    fail_unless_equals_int(GST_MINI_OBJECT_REFCOUNT_VALUE(buffer), 1);
+    gst_buffer_unref(buffer);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_depth_two_keeps_order_across_strength_and_caps_changes) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  GstHarness* h = make_depth_harness(2, 2);
+  for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  // Strength 0 from frame 2 on: frames 2-3 pass through, after 0-1, and
+  // have nothing to wait for.
+  g_object_set(h->element, "strength", 0.0, nullptr);
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 2));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  gst_harness_push(h, stamped(make_frame(face, "RGB"), 3));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  g_object_set(h->element, "strength", 1.0, nullptr);
+  for (int i = 4; i < 7; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  // New caps: the three waiting (4-5 in flight, 6 held) leave, in order,
+  // before them.
+  gst_harness_set_src_caps_str(h, caps_string("RGB", 64, 64, 30).c_str());
+  fail_unless_equals_int(gst_harness_buffers_received(h), 7);
+  const auto out = pull_in_order(h, 7);
+  for (int i = 0; i < 7; ++i) {
+    const bool original = i == 2 || i == 3;
+    fail_unless_equals_int(max_level_diff(out[i], face) == 0, original);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_depth_two_latency_and_allocation) {
+  GstHarness* h = make_depth_harness(4, 2);
+  gst_harness_set_live(h, TRUE);
+  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  // 25 fps, batch 4, a batch in flight: the first frame of a batch waits for
+  // its three followers and the next four.
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 10 * GST_MSECOND + 280 * GST_MSECOND);
+  g_object_set(h->element, "batch-timeout", (guint64)(20 * GST_MSECOND), nullptr);
+  fail_unless_equals_uint64(gst_harness_query_latency(h), 10 * GST_MSECOND + 20 * GST_MSECOND);
+  // Upstream must be able to allocate two batches while we hold them.
+  GstCaps* caps = gst_caps_from_string(caps_string("RGB", 64, 64).c_str());
+  GstQuery* query = gst_query_new_allocation(caps, TRUE);
+  fail_unless(gst_pad_peer_query(h->srcpad, query));
+  guint size = 0, min = 0, max = 0;
+  gst_query_parse_nth_allocation_pool(query, 0, nullptr, &size, &min, &max);
+  fail_unless(min >= 8, "min buffers %u", min);
+  gst_query_unref(query);
+  gst_caps_unref(caps);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_depth_is_one_on_the_cpu_and_in_full_mode) {
+  // Automatic on the CPU: one batch at a time (a full batch leaves at once).
+  GstHarness* h = make_depth_harness(2, 0);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  gst_harness_teardown(h);
+  // Full mode: pipeline-depth 2 is for aligned faces only.
+  const cv::Mat frame = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(1);
+  g_object_set(element, "pipeline-depth", 2u, nullptr);
+  h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 0));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* gpenenhance_suite(void) {
   Suite* s = suite_create("gpenenhance");
   TCase* tc = tcase_create("general");
@@ -1119,6 +1295,12 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_retinaface_detector_loads_and_runs);
   tcase_add_test(tc, test_wrong_detector_model_is_an_error);
   tcase_add_test(tc, test_full_batch_timeout_and_caps_change);
+  tcase_add_test(tc, test_depth_two_keeps_a_batch_in_flight);
+  tcase_add_test(tc, test_depth_two_timeout_releases_the_batch_in_flight);
+  tcase_add_test(tc, test_depth_two_flush_and_ready_release_frames_in_flight);
+  tcase_add_test(tc, test_depth_two_keeps_order_across_strength_and_caps_changes);
+  tcase_add_test(tc, test_depth_two_latency_and_allocation);
+  tcase_add_test(tc, test_depth_is_one_on_the_cpu_and_in_full_mode);
   return s;
 }
 

@@ -208,7 +208,8 @@ class Scenario {
     ledger_.end_epoch();
     // READY-only properties take effect on the way back up.
     if (!o_.pipeline.passthrough)
-      g_object_set(pipeline_.enhancer(), "batch-size", 1 + static_cast<guint>(rng_() % 4), nullptr);
+      g_object_set(pipeline_.enhancer(), "batch-size", 1 + static_cast<guint>(rng_() % 4),
+                   "pipeline-depth", static_cast<guint>(rng_() % 3), nullptr);
     const bool ok = pipeline_.set_state(GST_STATE_PLAYING);
     if (!ok) ledger_.fail("READY -> PLAYING failed");
     ++tally_.ready_trips;
