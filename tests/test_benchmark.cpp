@@ -76,9 +76,11 @@ TEST(Benchmark, NetworkModeHasARowPerBatchBesideTheBaseline) {
 }
 
 TEST(Benchmark, AlignedAndFramesModesRun) {
-  const RunResult aligned = benchmark({"--mode", "aligned", "--batches", "1,3", "--frames", "4"});
+  const RunResult aligned =
+      benchmark({"--mode", "aligned", "--batches", "1,3", "--frames", "4", "--depth", "1,2"});
   ASSERT_EQ(aligned.status, 0) << aligned.all();
   expect_rows(aligned.out, "aligned", {"1", "3"});
+  expect_rows(aligned.out, "aligned, depth 2", {"1", "3"});
 
   const RunResult frames = benchmark({"--mode", "frames", "--batches", "2", "--frames", "3",
                                       "--detector-model", kRetinaFace});
@@ -145,6 +147,12 @@ TEST(Benchmark, UsageErrors) {
   EXPECT_TRUE(contains(unknown.err, "unknown option --no-such-option")) << unknown.err;
   EXPECT_TRUE(contains(unknown.err, "usage: gpen-benchmark")) << unknown.err;
 
+  const RunResult depth_three = benchmark({"--mode", "aligned", "--depth", "3"});
+  EXPECT_EQ(depth_three.status, 2);
+  EXPECT_TRUE(contains(depth_three.err, "--depth takes 1 or 2")) << depth_three.err;
+  const RunResult depth_network = benchmark({"--depth", "2"});
+  EXPECT_EQ(depth_network.status, 2);
+  EXPECT_TRUE(contains(depth_network.err, "--depth needs --mode aligned")) << depth_network.err;
   const RunResult profile_aligned = benchmark({"--mode", "aligned", "--profile", "/tmp/x"});
   EXPECT_EQ(profile_aligned.status, 2);
   EXPECT_TRUE(contains(profile_aligned.err, "--profile needs --mode network")) << profile_aligned.err;
