@@ -6,6 +6,8 @@
 #
 # STEPS (default "probe build test bench") picks the steps to run; "unit"
 # runs the unit suite alone (CUDA tests included, seconds), for short leases;
+# "aligned" whole aligned faces from host memory, one batch at a time and
+# with a batch in flight (ALIGNED_OPTIONS replaces its benchmark options);
 # "frames" the end-to-end figures: 1080p frames with one face each, decoding
 # excluded, then included (FRAMES_OPTIONS replaces its benchmark options).
 set -uo pipefail
@@ -72,6 +74,13 @@ fi
 
 if has bench; then
   scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark "$@" 2>&1 | tee "$logs/bench.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+if has aligned; then
+  read -r -a aligned_options <<< "${ALIGNED_OPTIONS:---arch gpen-512 --device cuda --precision fp16 --batches 16,32 --iterations 5 --depth 1,2 --baseline off}"
+  scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark --mode aligned \
+    "${aligned_options[@]}" 2>&1 | tee "$logs/aligned.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi
 
