@@ -11,14 +11,16 @@ torch::Tensor wrap(const ImageView& view) {
                           {view.row_stride, view.pixel_stride, 1}, torch::kUInt8);
 }
 
-torch::Tensor channel_index(const ImageView& view) {
-  return torch::tensor({view.red, view.green, view.blue}, torch::kLong);
-}
-
 }  // namespace
 
+// A strided copy per channel: index_select over the pixel dimension and then
+// a planar copy took 1.4x (RGB) to 7.6x (RGBx, BGRx) as long for 1080p.
 torch::Tensor read_rgb(const ImageView& view) {
-  return wrap(view).index_select(2, channel_index(view)).permute({2, 0, 1}).contiguous();
+  const auto pixels = wrap(view);
+  auto rgb = torch::empty({3, view.height, view.width}, torch::kUInt8);
+  const int offsets[3] = {view.red, view.green, view.blue};
+  for (int c = 0; c < 3; ++c) rgb[c].copy_(pixels.select(2, offsets[c]));
+  return rgb;
 }
 
 void write_rgb(const torch::Tensor& rgb, const ImageView& view) {
