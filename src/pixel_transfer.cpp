@@ -51,11 +51,16 @@ struct PixelDownloads::Marker {
   void wait() { event.synchronize(); }
 };
 #else
-struct PixelDownloads::Marker {  // DeviceImage needs CUDA: nothing is ever queued
+struct PixelDownloads::Marker {  // without CUDA nothing is queued on a device
   void record(c10::DeviceIndex) {}
   void wait() {}
 };
 #endif
+
+torch::Tensor upload_rgb(const ImageView& view, torch::Device device) {
+  if (!device.is_cuda()) return read_rgb(view).to(device);
+  return DeviceImage(view, device).rgb();
+}
 
 PixelDownloads::PixelDownloads() = default;
 PixelDownloads::~PixelDownloads() = default;
@@ -73,17 +78,37 @@ void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
   for (int c = 0; c < 3; ++c) pixels.select(2, offsets[c]).copy_(rgb[c]);
   auto host = pinned_bytes(bytes.numel());
   host.copy_(bytes, /*non_blocking=*/true);
-  pending_.push_back({v, host});
+  pending_.push_back({v, host, true});
   // Waiting on the stream would also wait for whatever is queued after
   // this batch (the next one's network): mark where its copies end.
   if (!marker_) marker_ = std::make_unique<Marker>();
   marker_->record(bytes.device().index());
 }
 
+void PixelDownloads::add(const torch::Tensor& rgb, const ImageView& into) {
+  TORCH_CHECK(rgb.dim() == 3 && rgb.size(0) == 3 && rgb.size(1) == into.height &&
+                  rgb.size(2) == into.width && rgb.scalar_type() == torch::kUInt8,
+              "PixelDownloads: ", rgb.sizes(), " ", rgb.scalar_type(), " does not fit a ",
+              into.width, "x", into.height, " image");
+  if (!rgb.is_cuda()) {
+    pending_.push_back({into, rgb, false});
+    return;
+  }
+  auto host = torch::empty(rgb.sizes(), rgb.options().device(torch::kCPU).pinned_memory(true));
+  host.copy_(rgb, /*non_blocking=*/true);
+  pending_.push_back({into, host, false});
+  if (!marker_) marker_ = std::make_unique<Marker>();
+  marker_->record(rgb.device().index());
+}
+
 void PixelDownloads::finish() {
   if (marker_) marker_->wait();
-  for (const auto& p : pending_)
-    std::memcpy(p.view.data, p.host.data_ptr(), static_cast<std::size_t>(p.host.numel()));
+  for (const auto& p : pending_) {
+    if (p.whole_bytes)
+      std::memcpy(p.view.data, p.host.data_ptr(), static_cast<std::size_t>(p.host.numel()));
+    else
+      write_rgb(p.host, p.view);
+  }
   pending_.clear();
 }
 

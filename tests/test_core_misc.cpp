@@ -9,6 +9,7 @@
 #include "device.h"
 #include "error.h"
 #include "image_tensor.h"
+#include "pixel_transfer.h"
 #include "precision.h"
 
 namespace {
@@ -117,6 +118,27 @@ TEST(ImageTensor, WritesOnlyColourBytes) {
     }
     for (int pad = 20; pad < 24; ++pad) EXPECT_EQ(image.bytes[y * image.stride + pad], 9);
   }
+}
+
+TEST(PixelTransfer, OnTheCpuUploadReadsAndDownloadsWriteAtFinish) {
+  PaddedImage image;
+  for (std::size_t i = 0; i < image.bytes.size(); ++i) image.bytes[i] = static_cast<std::uint8_t>(i * 7);
+  const auto uploaded = gpen::upload_rgb(image.view(), torch::kCPU);
+  EXPECT_TRUE(torch::equal(uploaded, gpen::read_rgb(image.view())));
+
+  const std::vector<std::uint8_t> before = image.bytes;
+  const auto restored = 255 - uploaded;
+  gpen::PixelDownloads downloads;
+  downloads.add(restored, image.view());
+  EXPECT_FALSE(downloads.empty());
+  EXPECT_EQ(image.bytes, before);  // nothing written before finish()
+  downloads.finish();
+  EXPECT_TRUE(downloads.empty());
+  PaddedImage expected;
+  expected.bytes = before;
+  gpen::write_rgb(restored, expected.view());
+  EXPECT_EQ(image.bytes, expected.bytes);  // colours only: padding as it was
+  EXPECT_THROW(downloads.add(restored.slice(2, 1), image.view()), c10::Error);
 }
 
 TEST(ImageTensor, RangesAndRounding) {

@@ -25,6 +25,7 @@
 #include "fused_to_rgb.h"
 #include "gpen_config.h"
 #include "gpen_generator.h"
+#include "pixel_transfer.h"
 #include "psnr.h"
 
 namespace {
@@ -329,6 +330,39 @@ TEST(CudaFaceEnhancer, ABatchFinishesWhileTheNextRunsAndBothMatch) {
   EXPECT_TRUE(torch::equal(pixels[1], expected[1]));
   EXPECT_TRUE(second_still_running) << "finish() waited for the next batch too";
 #endif
+}
+
+TEST(CudaPixelTransfer, FramesCrossOnceEachWayAndOnlyTheirColoursChange) {
+  REQUIRE_CUDA();
+  // Two 1080p-sized BGRx frames with row padding, random bytes.
+  const int width = 1920, height = 1080, stride = width * 4 + 64;
+  torch::manual_seed(8);
+  const auto original = torch::randint(0, 256, {2, height * stride}, torch::kUInt8);
+  auto bytes = original.clone();
+  std::vector<gpen::ImageView> views(2);
+  for (int i = 0; i < 2; ++i) {
+    views[i].data = bytes[i].data_ptr<std::uint8_t>();
+    views[i].width = width, views[i].height = height, views[i].row_stride = stride;
+    views[i].pixel_stride = 4, views[i].blue = 0, views[i].green = 1, views[i].red = 2;
+  }
+  std::vector<torch::Tensor> on_device;
+  for (const auto& v : views) {
+    on_device.push_back(gpen::upload_rgb(v, kCuda));
+    EXPECT_TRUE(on_device.back().is_cuda());
+    EXPECT_TRUE(torch::equal(on_device.back().cpu(), gpen::read_rgb(v)));
+  }
+  auto expected = original.clone();
+  gpen::PixelDownloads downloads;
+  for (int i = 0; i < 2; ++i) {
+    const auto restored = 255 - on_device[static_cast<std::size_t>(i)];
+    downloads.add(restored, views[static_cast<std::size_t>(i)]);
+    auto view = views[static_cast<std::size_t>(i)];
+    view.data = expected[i].data_ptr<std::uint8_t>();
+    gpen::write_rgb(restored.cpu(), view);
+  }
+  EXPECT_TRUE(torch::equal(bytes, original)) << "written before finish()";
+  downloads.finish();
+  EXPECT_TRUE(torch::equal(bytes, expected));
 }
 
 TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
