@@ -41,6 +41,7 @@
 #include "gstgpenfaces.h"
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
+#include "pixel_transfer.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -343,7 +344,8 @@ static gpen::RestoreOptions restore_options(GstGpenEnhance* self) {
   return o;
 }
 
-/* The frame's pixels as [3, H, W] uint8 RGB (a copy). */
+/* The frame's pixels as [3, H, W] uint8 RGB on the network's device (a
+ * copy: on CUDA the frame's bytes cross once and are unpacked there). */
 static bool read_frame(GstGpenEnhance* self, GstBuffer* buffer, torch::Tensor& rgb) {
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &self->priv->info, buffer, GST_MAP_READ)) {
@@ -351,25 +353,35 @@ static bool read_frame(GstGpenEnhance* self, GstBuffer* buffer, torch::Tensor& r
                       ("buffer %" GST_PTR_FORMAT, buffer));
     return false;
   }
-  rgb = gpen::read_rgb(gpen_image_view(&frame));
-  gst_video_frame_unmap(&frame);
-  return true;
-}
-
-static bool write_frame(GstGpenEnhance* self, GstBuffer*& buffer, const torch::Tensor& rgb) {
-  buffer = gst_buffer_make_writable(buffer);
-  GstVideoFrame frame;
-  if (!gst_video_frame_map(&frame, &self->priv->info, buffer, GST_MAP_READWRITE)) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
-                      ("buffer %" GST_PTR_FORMAT, buffer));
-    return false;
+  bool ok = true;
+  try {
+    rgb = gpen::upload_rgb(gpen_image_view(&frame), self->priv->enhancer->device());
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
+    ok = false;
   }
-  gpen::write_rgb(rgb, gpen_image_view(&frame));
   gst_video_frame_unmap(&frame);
-  return true;
+  return ok;
 }
 
-/* Runs the restorer and moves the frames it finished to `ready`. */
+/* A finished frame on its way out, mapped for its restored pixels. */
+struct Restored {
+  GstBuffer* buffer = nullptr;
+  GstVideoFrame mapped{};
+  bool is_mapped = false;
+  std::vector<gpen::FaceDetection> faces;
+};
+
+static void release_restored(std::deque<Restored>& frames) {
+  for (auto& f : frames) {
+    if (f.is_mapped) gst_video_frame_unmap(&f.mapped);
+    gst_buffer_unref(f.buffer);
+  }
+  frames.clear();
+}
+
+/* Runs the restorer and moves the frames it finished to `ready`, their
+ * pixels written back together (on CUDA one wait for all their downloads). */
 static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
   GpenEnhancePrivate* priv = self->priv;
   const gpen::RestoreOptions options = restore_options(self);
@@ -385,17 +397,38 @@ static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
     return GST_FLOW_ERROR;
   }
-  FacesOfFrames released;
-  while (auto done = priv->restorer->pop()) {
-    std::vector<GstBuffer*> front = take_held(priv, 1);
-    g_assert(front.size() == 1);
-    GstBuffer* buffer = front[0];
-    if (done->rgb.defined() && !write_frame(self, buffer, done->rgb)) {
-      gst_buffer_unref(buffer);
-      return GST_FLOW_ERROR;
+  // Each frame is in `out` (and so released on failure) before anything
+  // else can fail; a deque, so that mapped frames do not move.
+  std::deque<Restored> out;
+  gpen::PixelDownloads downloads;
+  try {
+    while (auto done = priv->restorer->pop()) {
+      std::vector<GstBuffer*> front = take_held(priv, 1);
+      g_assert(front.size() == 1);
+      out.push_back({front[0], {}, false, std::move(done->faces)});
+      if (!done->rgb.defined()) continue;
+      Restored& frame = out.back();
+      frame.buffer = gst_buffer_make_writable(frame.buffer);
+      if (!gst_video_frame_map(&frame.mapped, &priv->info, frame.buffer, GST_MAP_READWRITE)) {
+        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
+                          ("buffer %" GST_PTR_FORMAT, frame.buffer));
+        release_restored(out);
+        return GST_FLOW_ERROR;
+      }
+      frame.is_mapped = true;
+      downloads.add(done->rgb, gpen_image_view(&frame.mapped));
     }
-    released.emplace_back(buffer, std::move(done->faces));
-    priv->ready.push_back(buffer);
+    downloads.finish();
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
+    release_restored(out);
+    return GST_FLOW_ERROR;
+  }
+  FacesOfFrames released;
+  for (auto& frame : out) {
+    if (frame.is_mapped) gst_video_frame_unmap(&frame.mapped);
+    released.emplace_back(frame.buffer, std::move(frame.faces));
+    priv->ready.push_back(frame.buffer);
   }
   post_faces(self, released);
   return GST_FLOW_OK;

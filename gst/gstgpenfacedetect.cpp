@@ -22,7 +22,7 @@
 #include "gstgpenfaces.h"
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
-#include "image_tensor.h"
+#include "pixel_transfer.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_face_detect_debug);
 #define GST_CAT_DEFAULT gst_gpen_face_detect_debug
@@ -109,7 +109,14 @@ static GstFlowReturn gst_gpen_face_detect_transform_ip(GstBaseTransform* trans, 
   }
   std::vector<gpen::FaceDetection> faces;
   try {
-    const auto rgb = gpen::read_rgb(gpen_image_view(&frame));
+    // On CUDA the frame's bytes cross once and are unpacked there.
+    torch::Tensor rgb;
+    try {
+      rgb = gpen::upload_rgb(gpen_image_view(&frame), priv->detector->device());
+    } catch (...) {
+      gst_video_frame_unmap(&frame);
+      throw;
+    }
     gst_video_frame_unmap(&frame);
     faces = gpen::select_faces(priv->detector->detect(rgb.unsqueeze(0))[0],
                                GST_VIDEO_INFO_WIDTH(&priv->info),
