@@ -30,6 +30,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
@@ -49,6 +50,7 @@
 #include "gpen_config.h"
 #include "gpen_flops.h"
 #include "gpen_generator.h"
+#include "pixel_transfer.h"
 #include "precision.h"
 #include "retinaface.h"
 
@@ -103,7 +105,8 @@ void usage() {
       "512x512 RGB frames in host memory (upload, resize, blend, download), one batch at\n"
       "a time or (depth 2) each launched before the previous one is finished; frames =\n"
       "1920x1080 frames with one face each: RetinaFace detection, alignment, the\n"
-      "network and paste-back (FrameRestorer), frames in and out of host memory.\n";
+      "network and paste-back (FrameRestorer), frames in and out of interleaved RGB in\n"
+      "host memory as gpenenhance moves them.\n";
 }
 
 std::vector<std::string> split(const std::string& text) {
@@ -334,17 +337,25 @@ class Report {
   double baseline_ = 0;
 };
 
-// An image file as [3, H, W] uint8 RGB in host memory: what a decoder
-// upstream of the element hands it.
+// An image file as [H, W, 3] uint8 RGB in host memory: what a decoder and
+// videoconvert upstream of the element hand it.
 torch::Tensor decode_rgb(const std::string& path) {
   const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
   if (bgr.empty()) throw gpen::Error("cannot decode " + path);
-  auto rgb = torch::empty({3, bgr.rows, bgr.cols}, torch::kUInt8);
-  cv::Mat planes[3];
-  for (int c = 0; c < 3; ++c)  // OpenCV's B, G, R into planes 2, 1, 0
-    planes[c] = cv::Mat(bgr.rows, bgr.cols, CV_8UC1, rgb[2 - c].data_ptr<std::uint8_t>());
-  cv::split(bgr, planes);
+  auto rgb = torch::empty({bgr.rows, bgr.cols, 3}, torch::kUInt8);
+  cv::Mat out(bgr.rows, bgr.cols, CV_8UC3, rgb.data_ptr<std::uint8_t>());
+  cv::cvtColor(bgr, out, cv::COLOR_BGR2RGB);
   return rgb;
+}
+
+// A view of an [H, W, 3] RGB frame, as the element maps a buffer.
+gpen::ImageView frame_view(const torch::Tensor& hwc) {
+  gpen::ImageView view;
+  view.data = hwc.data_ptr<std::uint8_t>();
+  view.height = static_cast<int>(hwc.size(0));
+  view.width = static_cast<int>(hwc.size(1));
+  view.row_stride = hwc.size(1) * 3;
+  return view;
 }
 
 // Decodes one file again for every frame on up to `threads` threads, ahead
@@ -566,14 +577,14 @@ int main(int argc, char** argv) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             std::printf("# frames decoded from %s (%lldx%lld) for every frame on %d thread(s); "
                         "decoding alone: %.1f frames/s\n",
-                        o.input.c_str(), static_cast<long long>(frames[0].size(2)),
-                        static_cast<long long>(frames[0].size(1)), decode_threads, sample / seconds);
+                        o.input.c_str(), static_cast<long long>(frames[0].size(1)),
+                        static_cast<long long>(frames[0].size(0)), decode_threads, sample / seconds);
           } else {
             for (int i = 0; i < 8; ++i)
-              frames.push_back(torch::randint(0, 256, {3, 1080, 1920}, torch::kUInt8));
+              frames.push_back(torch::randint(0, 256, {1080, 1920, 3}, torch::kUInt8));
           }
-          const float frame_height = static_cast<float>(frames[0].size(1));
-          const float frame_width = static_cast<float>(frames[0].size(2));
+          const float frame_height = static_cast<float>(frames[0].size(0));
+          const float frame_width = static_cast<float>(frames[0].size(1));
           const float side = std::round(0.37f * frame_height);
           gpen::FaceDetection face;
           face.x1 = std::round((frame_width - side) / 2), face.y1 = std::round((frame_height - side) / 2);
@@ -589,27 +600,37 @@ int main(int argc, char** argv) {
               if (decode) decoder.emplace(o.input, decode_threads, o.frames);
               std::uint64_t id = 0;
               std::size_t done = 0;
+              // Frames in and out of interleaved host pixels as gpenenhance
+              // moves them (upload_rgb, PixelDownloads), in place.
+              std::deque<torch::Tensor> waiting;  // pushed, not popped: their pixels
+              auto write_back = [&] {
+                gpen::PixelDownloads downloads;
+                std::vector<torch::Tensor> written;  // alive until finish() writes them
+                while (auto out = restorer.pop()) {
+                  if (out->rgb.defined()) downloads.add(out->rgb, frame_view(waiting.front()));
+                  written.push_back(std::move(waiting.front()));
+                  waiting.pop_front();
+                  ++done;
+                }
+                downloads.finish();
+              };
               for (int f = 0; f < o.frames; f += batch) {
                 const int n = std::min(batch, o.frames - f);
                 std::vector<torch::Tensor> chunk;
-                for (int k = 0; k < n; ++k)
-                  chunk.push_back(decode ? decoder->next() : frames[(f + k) % frames.size()]);
+                for (int k = 0; k < n; ++k) {
+                  waiting.push_back(decode ? decoder->next() : frames[(f + k) % frames.size()]);
+                  chunk.push_back(gpen::upload_rgb(frame_view(waiting.back()), device));
+                }
                 // Detection on the device, batched like FrameRestorer batches it.
-                const auto found = detector.detect(torch::stack(chunk).to(device), 0.9f, 1500, 1000);
+                const auto found = detector.detect(torch::stack(chunk), 0.9f, 1500, 1000);
                 for (const auto& faces : found) detected += faces.size();
                 for (int k = 0; k < n; ++k)
                   restorer.push(id++, chunk[k], std::vector<gpen::FaceDetection>{face});
                 restorer.run(options, false);
-                while (auto out = restorer.pop()) {
-                  if (out->rgb.defined()) out->rgb.cpu();  // the frame back in host memory
-                  ++done;
-                }
+                write_back();
               }
               restorer.run(options, true);
-              while (auto out = restorer.pop()) {
-                if (out->rgb.defined()) out->rgb.cpu();
-                ++done;
-              }
+              write_back();
               TORCH_CHECK(done == static_cast<std::size_t>(o.frames), "frames lost");
             });
             r.per_second = o.frames / r.timing.seconds;
