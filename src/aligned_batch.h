@@ -3,11 +3,8 @@
 #pragma once
 
 #include <chrono>
-#include <vector>
+#include <cstddef>
 
-#include <torch/types.h>
-
-#include "image_tensor.h"
 #include "pixel_transfer.h"
 
 namespace gpen {
@@ -44,10 +41,7 @@ class AlignedBatch {
   std::size_t faces_ = 0;
   bool finished_ = false;
   double launch_seconds_ = 0, finish_seconds_ = 0;
-  // CPU: the results, [3, H, W] uint8, for their views.
-  std::vector<ImageView> views_;
-  std::vector<torch::Tensor> results_;
-  // CUDA: the results' copies to host memory, queued.
+  // The results on their way into the images (on the CPU, kept until then).
   PixelDownloads downloads_;
 };
 

@@ -219,13 +219,11 @@ AlignedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, f
     auto enhanced = to_pixel_range(resize(outputs.slice(0, i, i + 1), face.height, face.width));
     if (keep > 0.0)
       enhanced = enhanced * static_cast<double>(strength) + originals[i].to(torch::kFloat) * keep;
-    auto pixels = quantize(enhanced)[0];
-    if (cuda) {
-      batch.downloads_.add(images[i], pixels);
-    } else {
-      batch.views_.push_back(face);
-      batch.results_.push_back(std::move(pixels));
-    }
+    const auto pixels = quantize(enhanced)[0];
+    if (cuda)
+      batch.downloads_.add(images[i], pixels);  // the image's bytes back whole
+    else
+      batch.downloads_.add(pixels, face);
   }
   batch.launch_seconds_ =
       std::chrono::duration<double>(AlignedBatch::Clock::now() - start).count();
