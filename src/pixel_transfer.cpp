@@ -79,10 +79,7 @@ void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
   auto host = pinned_bytes(bytes.numel());
   host.copy_(bytes, /*non_blocking=*/true);
   pending_.push_back({v, host, true});
-  // Waiting on the stream would also wait for whatever is queued after
-  // this batch (the next one's network): mark where its copies end.
-  if (!marker_) marker_ = std::make_unique<Marker>();
-  marker_->record(bytes.device().index());
+  mark_queued(bytes.device().index());
 }
 
 void PixelDownloads::add(const torch::Tensor& rgb, const ImageView& into) {
@@ -97,8 +94,14 @@ void PixelDownloads::add(const torch::Tensor& rgb, const ImageView& into) {
   auto host = torch::empty(rgb.sizes(), rgb.options().device(torch::kCPU).pinned_memory(true));
   host.copy_(rgb, /*non_blocking=*/true);
   pending_.push_back({into, host, false});
+  mark_queued(rgb.device().index());
+}
+
+// Waiting on the stream would also wait for whatever is queued after these
+// copies (the next batch's network): mark where they end.
+void PixelDownloads::mark_queued(c10::DeviceIndex device) {
   if (!marker_) marker_ = std::make_unique<Marker>();
-  marker_->record(rgb.device().index());
+  marker_->record(device);
 }
 
 void PixelDownloads::finish() {

@@ -65,6 +65,7 @@ class PixelDownloads {
     bool whole_bytes = false;
   };
   struct Marker;  // a CUDA event after the last queued copy
+  void mark_queued(c10::DeviceIndex device);
   std::vector<Pending> pending_;
   std::unique_ptr<Marker> marker_;
 };
