@@ -98,6 +98,18 @@ struct Settings {
 
 using Clock = std::chrono::steady_clock;
 
+/* A frame on its way out: mapped for writing while its results are on the
+ * way (aligned mode: from the launch of its batch; full mode: while the
+ * restorer's pixels are written back), with the faces restored in it. */
+struct Outgoing {
+  GstBuffer* buffer = nullptr;
+  GstVideoFrame mapped{};
+  bool is_mapped = false;
+  std::vector<gpen::FaceDetection> faces;
+};
+// A deque, so that mapped frames do not move as more are added.
+using OutgoingFrames = std::deque<Outgoing>;
+
 }  // namespace
 
 // The element's C++ state, created in _init and deleted in finalize.
@@ -142,8 +154,7 @@ struct GpenEnhancePrivate {
   // face-mode=aligned, pipeline depth 2: the batch launched on the device
   // and not finished, its frames mapped for the results (stream lock).
   struct InFlight {
-    std::vector<GstBuffer*> frames;
-    std::vector<GstVideoFrame> mapped;
+    OutgoingFrames frames;
     gpen::AlignedBatch batch;
   };
   std::optional<InFlight> in_flight;
@@ -239,11 +250,25 @@ static void post_latency_if_changed(GstGpenEnhance* self, double batch_seconds) 
 
 using InFlight = GpenEnhancePrivate::InFlight;
 
-static void release_in_flight(InFlight& flight) {
-  for (auto& frame : flight.mapped) gst_video_frame_unmap(&frame);
-  flight.mapped.clear();
-  for (auto* buffer : flight.frames) gst_buffer_unref(buffer);
-  flight.frames.clear();
+/* Drops frames on their way out (an error, a flush, a stop). */
+static void release_frames(OutgoingFrames& frames) {
+  for (auto& frame : frames) {
+    if (frame.is_mapped) gst_video_frame_unmap(&frame.mapped);
+    gst_buffer_unref(frame.buffer);
+  }
+  frames.clear();
+}
+
+/* Makes the frame writable and maps it for its results; posts the error. */
+static bool map_for_writing(GstGpenEnhance* self, Outgoing& frame) {
+  frame.buffer = gst_buffer_make_writable(frame.buffer);
+  if (!gst_video_frame_map(&frame.mapped, &self->priv->info, frame.buffer, GST_MAP_READWRITE)) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
+                      ("buffer %" GST_PTR_FORMAT, frame.buffer));
+    return false;
+  }
+  frame.is_mapped = true;
+  return true;
 }
 
 /* Takes up to `count` held frames, oldest first; `arrival` (if given) is
@@ -364,20 +389,17 @@ static bool read_frame(GstGpenEnhance* self, GstBuffer* buffer, torch::Tensor& r
   return ok;
 }
 
-/* A finished frame on its way out, mapped for its restored pixels. */
-struct Restored {
-  GstBuffer* buffer = nullptr;
-  GstVideoFrame mapped{};
-  bool is_mapped = false;
-  std::vector<gpen::FaceDetection> faces;
-};
-
-static void release_restored(std::deque<Restored>& frames) {
-  for (auto& f : frames) {
-    if (f.is_mapped) gst_video_frame_unmap(&f.mapped);
-    gst_buffer_unref(f.buffer);
+/* Unmaps frames whose results are written and moves them, in order, to
+ * `ready`, with their face messages. */
+static void send_frames(GstGpenEnhance* self, OutgoingFrames& frames) {
+  FacesOfFrames released;
+  for (auto& frame : frames) {
+    if (frame.is_mapped) gst_video_frame_unmap(&frame.mapped);
+    released.emplace_back(frame.buffer, std::move(frame.faces));
+    self->priv->ready.push_back(frame.buffer);
   }
   frames.clear();
+  post_faces(self, released);
 }
 
 /* Runs the restorer and moves the frames it finished to `ready`, their
@@ -398,8 +420,8 @@ static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
     return GST_FLOW_ERROR;
   }
   // Each frame is in `out` (and so released on failure) before anything
-  // else can fail; a deque, so that mapped frames do not move.
-  std::deque<Restored> out;
+  // else can fail.
+  OutgoingFrames out;
   gpen::PixelDownloads downloads;
   try {
     while (auto done = priv->restorer->pop()) {
@@ -407,30 +429,19 @@ static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
       g_assert(front.size() == 1);
       out.push_back({front[0], {}, false, std::move(done->faces)});
       if (!done->rgb.defined()) continue;
-      Restored& frame = out.back();
-      frame.buffer = gst_buffer_make_writable(frame.buffer);
-      if (!gst_video_frame_map(&frame.mapped, &priv->info, frame.buffer, GST_MAP_READWRITE)) {
-        GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
-                          ("buffer %" GST_PTR_FORMAT, frame.buffer));
-        release_restored(out);
+      if (!map_for_writing(self, out.back())) {
+        release_frames(out);
         return GST_FLOW_ERROR;
       }
-      frame.is_mapped = true;
-      downloads.add(done->rgb, gpen_image_view(&frame.mapped));
+      downloads.add(done->rgb, gpen_image_view(&out.back().mapped));
     }
     downloads.finish();
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
-    release_restored(out);
+    release_frames(out);
     return GST_FLOW_ERROR;
   }
-  FacesOfFrames released;
-  for (auto& frame : out) {
-    if (frame.is_mapped) gst_video_frame_unmap(&frame.mapped);
-    released.emplace_back(frame.buffer, std::move(frame.faces));
-    priv->ready.push_back(frame.buffer);
-  }
-  post_faces(self, released);
+  send_frames(self, out);
   return GST_FLOW_OK;
 }
 
@@ -445,33 +456,31 @@ static GstFlowReturn advance_full(GstGpenEnhance* self, bool drain) {
 static GstFlowReturn launch_frames(GstGpenEnhance* self, std::vector<GstBuffer*> frames,
                                    InFlight& flight) {
   GpenEnhancePrivate* priv = self->priv;
-  flight.frames = std::move(frames);
+  gpen::FaceDetection whole;  // the frame is the face
+  whole.x2 = static_cast<float>(GST_VIDEO_INFO_WIDTH(&priv->info));
+  whole.y2 = static_cast<float>(GST_VIDEO_INFO_HEIGHT(&priv->info));
+  whole.score = 1.f;
+  for (auto* buffer : frames) flight.frames.push_back({buffer, {}, false, {whole}});
   GST_OBJECT_LOCK(self);
   const float strength = static_cast<float>(priv->settings.strength);
   GST_OBJECT_UNLOCK(self);
   // Strength 0 means the original frame: no need to run the network.
   if (strength <= 0.0f || flight.frames.empty()) return GST_FLOW_OK;
 
-  flight.mapped.resize(flight.frames.size());
   std::vector<gpen::ImageView> views;
   views.reserve(flight.frames.size());
-  for (std::size_t i = 0; i < flight.frames.size(); ++i) {
-    GstBuffer*& buffer = flight.frames[i];
-    buffer = gst_buffer_make_writable(buffer);
-    if (!gst_video_frame_map(&flight.mapped[i], &priv->info, buffer, GST_MAP_READWRITE)) {
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map a video frame for writing"),
-                        ("buffer %" GST_PTR_FORMAT, buffer));
-      flight.mapped.resize(i);
-      release_in_flight(flight);
+  for (auto& frame : flight.frames) {
+    if (!map_for_writing(self, frame)) {
+      release_frames(flight.frames);
       return GST_FLOW_ERROR;
     }
-    views.push_back(gpen_image_view(&flight.mapped[i]));
+    views.push_back(gpen_image_view(&frame.mapped));
   }
   try {
     flight.batch = priv->enhancer->launch_aligned(views, strength);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
-    release_in_flight(flight);
+    release_frames(flight.frames);
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -481,32 +490,19 @@ static GstFlowReturn launch_frames(GstGpenEnhance* self, std::vector<GstBuffer*>
  * order, to `ready`. Called with the stream lock held; on failure as
  * launch_frames. */
 static GstFlowReturn finish_frames(GstGpenEnhance* self, InFlight& flight) {
-  GpenEnhancePrivate* priv = self->priv;
   try {
     flight.batch.finish();
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN inference failed"), ("%s", e.what()));
-    release_in_flight(flight);
+    release_frames(flight.frames);
     return GST_FLOW_ERROR;
   }
-  for (auto& frame : flight.mapped) gst_video_frame_unmap(&frame);
-  flight.mapped.clear();
   if (flight.batch.size() > 0) {
     GST_LOG_OBJECT(self, "enhanced %zu frame(s) in %.1f ms of host time", flight.batch.size(),
                    flight.batch.seconds() * 1000.0);
     post_latency_if_changed(self, flight.batch.seconds());
   }
-  FacesOfFrames released;
-  for (auto* buffer : flight.frames) {
-    gpen::FaceDetection whole;  // the frame is the face
-    whole.x2 = static_cast<float>(GST_VIDEO_INFO_WIDTH(&priv->info));
-    whole.y2 = static_cast<float>(GST_VIDEO_INFO_HEIGHT(&priv->info));
-    whole.score = 1.f;
-    released.emplace_back(buffer, std::vector<gpen::FaceDetection>{whole});
-    priv->ready.push_back(buffer);
-  }
-  flight.frames.clear();
-  post_faces(self, released);
+  send_frames(self, flight.frames);
   return GST_FLOW_OK;
 }
 
@@ -530,7 +526,7 @@ static GstFlowReturn advance_aligned(GstGpenEnhance* self, bool drain) {
   if (auto older = take_in_flight(priv)) {
     const GstFlowReturn ret = finish_frames(self, *older);
     if (ret != GST_FLOW_OK) {
-      if (launched) release_in_flight(*launched);
+      if (launched) release_frames(launched->frames);
       return ret;
     }
   }
@@ -584,7 +580,7 @@ static GstFlowReturn drain(GstGpenEnhance* self) {
 }
 
 static void discard_frames(GpenEnhancePrivate* priv) {
-  if (auto flight = take_in_flight(priv)) release_in_flight(*flight);
+  if (auto flight = take_in_flight(priv)) release_frames(flight->frames);
   for (auto* buffer : take_held(priv, G_MAXSIZE)) gst_buffer_unref(buffer);
   if (priv->restorer) priv->restorer->clear();
   for (auto* buffer : priv->ready) gst_buffer_unref(buffer);
