@@ -516,14 +516,8 @@ int main(int argc, char** argv) {
             // Two sets of faces: consecutive batches are different frames.
             auto pixels = torch::randint(0, 256, {2, batch, 512, 512, 3}, torch::kUInt8);
             std::vector<gpen::ImageView> views[2];
-            for (int set = 0; set < 2; ++set) {
-              views[set].resize(batch);
-              for (int i = 0; i < batch; ++i) {
-                views[set][i].data = pixels[set][i].data_ptr<std::uint8_t>();
-                views[set][i].width = views[set][i].height = 512;
-                views[set][i].row_stride = 512 * 3;
-              }
-            }
+            for (int set = 0; set < 2; ++set)
+              for (int i = 0; i < batch; ++i) views[set].push_back(frame_view(pixels[set][i]));
             for (const int depth : o.depths) {
               Row r{gpen::precision_name(precision), depth == 1 ? "aligned" : "aligned, depth 2",
                     graphs_text, batch, {}, 0};

@@ -181,9 +181,7 @@ torch::Tensor FaceEnhancer::enhance_crops(const torch::Tensor& crops) {
 }
 
 void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float strength) {
-  AlignedBatch batch = launch_aligned(faces, strength);
-  batch.finish();
-  last_batch_seconds_ = batch.seconds();
+  launch_aligned(faces, strength).finish();
 }
 
 // On CUDA each image's bytes move once through pinned memory and are

@@ -71,8 +71,6 @@ class FaceEnhancer {
   // enhance_aligned.
   torch::Tensor enhance_crops(const torch::Tensor& crops);
 
-  // Wall time of the last enhance_aligned call, in seconds.
-  double last_batch_seconds() const { return last_batch_seconds_; }
 
  private:
   torch::Tensor run_network(const torch::Tensor& inputs);
@@ -83,7 +81,6 @@ class FaceEnhancer {
   bool graphs_enabled_ = false;
   BatchChoice batch_choice_;
   int out_of_memory_splits_ = 0;
-  double last_batch_seconds_ = 0.0;
 };
 
 }  // namespace gpen
