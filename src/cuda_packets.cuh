@@ -2,8 +2,10 @@
 // the element types, V elements moved as one aligned access, and fp32 loads.
 #pragma once
 
+#ifndef GPEN_CUDA_EMULATION  // tests/cuda_emulation.h provides them on the CPU
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#endif
 
 namespace gpen::cuda {
 

@@ -1,16 +1,16 @@
 #include "fused_epilogue.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include <torch/torch.h>
 
+#include "kernel_tensor_checks.h"
+
 #ifdef GPEN_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-
-#include "fused_epilogue_kernel.h"
-#include "kernel_tensor_checks.h"
 #endif
 
 namespace gpen {
@@ -41,17 +41,32 @@ EpilogueOutputs with_aten(const EpilogueInputs& in) {
   return out;
 }
 
-#ifdef GPEN_WITH_CUDA_KERNELS
-
 bool aligned_pairs(const torch::Tensor& t) { return data_aligned(t, 2 * t.element_size()); }
 
 const float* float_pointer(const torch::Tensor& t) {
   return t.defined() ? t.data_ptr<float>() : nullptr;
 }
 
+torch::Tensor contiguous_float(const torch::Tensor& t) {
+  return t.defined() ? t.to(torch::kFloat).contiguous() : t;
+}
+
+#ifdef GPEN_WITH_CUDA_KERNELS
+EpilogueOutputs with_kernel(const EpilogueInputs& in) {
+  const c10::cuda::CUDAGuard guard(in.conv.device());
+  EpilogueKernelLaunch launch = prepare_epilogue_kernel(in);
+  launch.args.stream = c10::cuda::getCurrentCUDAStream(in.conv.device().index()).stream();
+  const char* error = cuda::launch_fused_epilogue(launch.args);
+  TORCH_CHECK(error[0] == '\0', "fused_epilogue kernel: ", error);
+  return launch.outputs;
+}
+#endif
+
+}  // namespace
+
 // The kernel reads channel pairs of channels-last buffers: it needs even
 // channel counts, 4x4 blurs and matching dtypes; anything else takes ATen.
-bool kernel_applies(const EpilogueInputs& in) {
+bool epilogue_kernel_applies(const EpilogueInputs& in) {
   const auto dtype = in.conv.scalar_type();
   if (!kernel_element_type(dtype)) return false;
   if (in.conv.size(1) % 2 != 0) return false;
@@ -63,15 +78,14 @@ bool kernel_applies(const EpilogueInputs& in) {
        in.blur_taps.numel() != 16 || !in.blur_taps.device().is_cpu() ||
        in.blur->pad0 != in.blur->pad1))
     return false;
-  return true;
+  // Its offsets within an image are 32-bit: the output's (at most twice the
+  // channels, padded by the blur) must fit with room to spare.
+  const auto pad = in.blur != nullptr ? 2 * in.blur->pad0 : 0;
+  const auto image = 2 * in.conv.size(1) * (in.conv.size(2) + pad) * (in.conv.size(3) + pad);
+  return image <= INT_MAX / 2;
 }
 
-torch::Tensor contiguous_float(const torch::Tensor& t) {
-  return t.defined() ? t.to(torch::kFloat).contiguous() : t;
-}
-
-EpilogueOutputs with_kernel(const EpilogueInputs& in) {
-  const c10::cuda::CUDAGuard guard(in.conv.device());
+EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in) {
   const auto conv = in.conv.contiguous(kChannelsLast);
   const auto features = in.features.defined() ? in.features.contiguous(kChannelsLast) : in.features;
   const auto out_scale = contiguous_float(in.out_scale);
@@ -92,12 +106,14 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
                 "fused_epilogue: features ", features.sizes(), " do not match the output");
 
   const auto options = conv.options().memory_format(kChannelsLast);
-  EpilogueOutputs out;
+  EpilogueKernelLaunch launch;
+  launch.inputs = {conv, features, out_scale, bias, next_scale};
+  EpilogueOutputs& out = launch.outputs;
   out.scaled = torch::empty({batch, out_channels, height, width}, options);
   const bool separate_plain = in.want_plain && next_scale.defined();
   if (separate_plain) out.plain = torch::empty_like(out.scaled);
 
-  cuda::EpilogueKernelArgs a;
+  cuda::EpilogueKernelArgs& a = launch.args;
   a.type = *kernel_element_type(conv.scalar_type());
   a.batch = batch;
   a.height = height;
@@ -119,18 +135,11 @@ EpilogueOutputs with_kernel(const EpilogueInputs& in) {
   a.next_scale = float_pointer(next_scale);
   a.out = out.scaled.data_ptr();
   a.out_plain = separate_plain ? out.plain.data_ptr() : nullptr;
-  a.stream = c10::cuda::getCurrentCUDAStream(conv.device().index()).stream();
   TORCH_CHECK(aligned_pairs(conv) && (!features.defined() || aligned_pairs(features)),
               "fused_epilogue: misaligned input");
-  const char* error = cuda::launch_fused_epilogue(a);
-  TORCH_CHECK(error[0] == '\0', "fused_epilogue kernel: ", error);
   if (in.want_plain && !separate_plain) out.plain = out.scaled;
-  return out;
+  return launch;
 }
-
-#endif
-
-}  // namespace
 
 bool fused_epilogue_has_cuda_kernel() {
 #ifdef GPEN_WITH_CUDA_KERNELS
@@ -142,7 +151,7 @@ bool fused_epilogue_has_cuda_kernel() {
 
 EpilogueOutputs fused_epilogue(const EpilogueInputs& in) {
 #ifdef GPEN_WITH_CUDA_KERNELS
-  if (in.conv.is_cuda() && kernel_applies(in)) return with_kernel(in);
+  if (in.conv.is_cuda() && epilogue_kernel_applies(in)) return with_kernel(in);
 #endif
   return with_aten(in);
 }

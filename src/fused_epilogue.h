@@ -7,9 +7,11 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include <torch/types.h>
 
+#include "fused_epilogue_kernel.h"
 #include "upfirdn.h"
 
 namespace gpen {
@@ -42,5 +44,17 @@ EpilogueOutputs fused_epilogue(const EpilogueInputs& in);
 
 // Whether fused_epilogue runs as one CUDA kernel in this build.
 bool fused_epilogue_has_cuda_kernel();
+
+// The kernel's side, exposed so that tests can run its device code on the
+// CPU (tests/test_kernel_emulation.cpp): whether the kernel takes `in`, and
+// its arguments for `in` (on any device; no stream set), with the outputs
+// allocated and the channels-last inputs the arguments point into.
+bool epilogue_kernel_applies(const EpilogueInputs& in);
+struct EpilogueKernelLaunch {
+  cuda::EpilogueKernelArgs args;
+  EpilogueOutputs outputs;
+  std::vector<torch::Tensor> inputs;  // kept alive for `args`
+};
+EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in);
 
 }  // namespace gpen

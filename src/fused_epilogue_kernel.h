@@ -30,7 +30,24 @@ struct EpilogueKernelArgs {
   void* stream = nullptr;             // cudaStream_t
 };
 
+// Outputs per thread: R rows by X columns. The blur reads (R + 3) x (X + 3)
+// input packets for R x X outputs, so it gains from more of them; elsewhere
+// they save index arithmetic and cost registers. Compiled: 1x1, 2x1, 4x1,
+// 1x2 and 2x2 (others round down to one of them).
+struct EpilogueBlock {
+  int rows = 2, columns = 1;
+};
+struct EpilogueBlocking {
+  // Rows measured (gpen-512 fp16 on an H100); two columns not yet measured there.
+  EpilogueBlock blur{2, 1}, plain{2, 1};
+};
+
+// The blocking launches use: the default, or GPEN_EPILOGUE_ROWS=blur,plain
+// and GPEN_EPILOGUE_COLUMNS=blur,plain (a tuning aid), read once.
+const EpilogueBlocking& epilogue_blocking();
+
 // Returns an empty string, or the CUDA error's text.
-const char* launch_fused_epilogue(const EpilogueKernelArgs& args);
+const char* launch_fused_epilogue(const EpilogueKernelArgs& args,
+                                  const EpilogueBlocking& blocking = epilogue_blocking());
 
 }  // namespace gpen::cuda

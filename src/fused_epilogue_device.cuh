@@ -1,0 +1,295 @@
+// The fused epilogue's device code (fused_epilogue_kernel.cu launches it):
+// one memory-bound pass over channels-last buffers, 16-byte loads and stores
+// where the channel counts allow (V = 8 for 2-byte types, 4 for float), else
+// pairs; fp32 arithmetic, one rounding. The blur's taps are kernel parameters
+// (constant memory), so its multiply-adds take them without a load.
+//
+// Kept apart from the launcher so that tests/test_kernel_emulation.cpp can
+// compile it as host C++ (tests/cuda_emulation.h) and run every thread of a
+// launch on the CPU: the threads share nothing, so running them one after the
+// other computes what the GPU does, and the kernel's indexing is checked
+// where there is no GPU.
+#pragma once
+
+#include <algorithm>
+#include <climits>
+
+#include "cuda_packets.cuh"
+#include "fused_epilogue_kernel.h"
+
+namespace gpen::cuda {
+
+namespace epilogue_detail {
+
+__device__ inline float activate(float v) {
+  constexpr float kGain = 1.41421356237309515f;  // sqrt(2)
+  return (v < 0.f ? 0.2f * v : v) * kGain;
+}
+
+// Bias, activation, the unscaled copy, the next layer's scaling and the
+// stores of R x X outputs of V channels (channel `c` of `out_channels`);
+// `at` is the first's offset in the image's output, rows `row_step` apart.
+template <typename T, int V, int R, int X>
+__device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][X][V], int rows, int columns,
+                       T* out, T* out_plain, const float* next_scale, int c, int at, int row_step) {
+  if (a.activate) {
+    float bias[V];
+    load_floats<V>(a.bias + c, bias);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+#pragma unroll
+        for (int i = 0; i < V; ++i) v[r][x][i] = activate(v[r][x][i] + bias[i]);
+  }
+  if (out_plain != nullptr) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+        if (r < rows && x < columns) store<T, V>(out_plain + at + r * row_step + x * a.out_channels, v[r][x]);
+  }
+  if (next_scale != nullptr) {
+    float scale[V];
+    load_floats<V>(next_scale + c, scale);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+#pragma unroll
+        for (int i = 0; i < V; ++i) v[r][x][i] *= scale[i];
+  }
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int x = 0; x < X; ++x)
+      if (r < rows && x < columns) store<T, V>(out + at + r * row_step + x * a.out_channels, v[r][x]);
+}
+
+// The blur's part of R x X outputs, added to v: input rows y0 - pad ..
+// y0 + R + 2 - pad; output (r, x) takes rows r..r+3 and columns x..x+3 of
+// them. kEdge: some taps fall outside the image; they read a clamped address
+// and count zero (no branches around the loads, so the compiler can keep
+// several in flight). Blocks inside the image skip those checks.
+template <typename T, int V, int R, int X, bool kEdge>
+__device__ void blur_block(const EpilogueKernelArgs& a, const T* conv, int conv_width, int conv_height, int x0,
+                           int y0, int c, float (&v)[R][X][V]) {
+  constexpr int kColumns = X + 3;
+  const int C = a.conv_channels;
+  const int conv_row = conv_width * C;
+  int column[kColumns];
+  bool column_ok[kColumns];
+#pragma unroll
+  for (int k = 0; k < kColumns; ++k) {
+    const int sx = x0 + k - a.blur_pad;
+    column_ok[k] = !kEdge || (sx >= 0 && sx < conv_width);
+    column[k] = (column_ok[k] ? sx : 0) * C + c;
+  }
+#pragma unroll
+  for (int j = 0; j < R + 3; ++j) {
+    const int sy = y0 - a.blur_pad + j;
+    const bool row_ok = !kEdge || (sy >= 0 && sy < conv_height);
+    const T* line = conv + (row_ok ? sy : 0) * conv_row;
+    Packet<T, V> packets[kColumns];
+#pragma unroll
+    for (int k = 0; k < kColumns; ++k) packets[k] = *reinterpret_cast<const Packet<T, V>*>(line + column[k]);
+#pragma unroll
+    for (int k = 0; k < kColumns; ++k) {
+      const bool ok = row_ok && column_ok[k];
+      float s[V];
+#pragma unroll
+      for (int i = 0; i < V; ++i) s[i] = ok ? to_float(packets[k].v[i]) : 0.f;
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int ky = j - r;
+        if (ky < 0 || ky > 3) continue;  // known at compile time
+#pragma unroll
+        for (int x = 0; x < X; ++x) {
+          const int kx = k - x;
+          if (kx < 0 || kx > 3) continue;
+          const float tap = a.blur_taps[ky * 4 + kx];
+#pragma unroll
+          for (int i = 0; i < V; ++i) v[r][x][i] += tap * s[i];
+        }
+      }
+    }
+  }
+}
+
+// Each thread makes V adjacent channels of the convolution's part (and, when
+// concatenating, the same channels of the features' part) for a block of R
+// rows by X columns of one image: the per-channel parameters are loaded once
+// for the block. Thread index x runs over (column block, channel group), so a
+// warp's loads and stores are contiguous; grid y over strips of R rows.
+// Offsets within an image are 32-bit (the launcher checks that they fit).
+template <typename T, int V, int R, int X, bool kBlur>
+__global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs a) {
+  const int C = a.conv_channels;
+  const int groups = C / V;
+  const int width = static_cast<int>(a.width), height = static_cast<int>(a.height);
+  const int row_items = (width + X - 1) / X * groups;
+  const int strips_per_image = (height + R - 1) / R;
+  const int strips = static_cast<int>(a.batch) * strips_per_image;
+  const int conv_width = static_cast<int>(a.conv_width), conv_height = static_cast<int>(a.conv_height);
+  const int conv_row = conv_width * C;  // elements per row
+  const int features_row = width * C;
+  const int out_row = width * a.out_channels;
+
+  for (int strip = blockIdx.y; strip < strips; strip += gridDim.y) {
+    const int b = strip / strips_per_image;
+    const int y0 = (strip - b * strips_per_image) * R;
+    const int rows = height - y0 < R ? height - y0 : R;
+    const T* conv = static_cast<const T*>(a.conv) + b * a.conv_height * conv_row;
+    const T* features =
+        a.features != nullptr ? static_cast<const T*>(a.features) + b * a.height * features_row : nullptr;
+    T* out = static_cast<T*>(a.out) + b * a.height * out_row;
+    T* out_plain = a.out_plain != nullptr ? static_cast<T*>(a.out_plain) + b * a.height * out_row : nullptr;
+    const float* out_scale = a.out_scale != nullptr ? a.out_scale + b * C : nullptr;
+    const float* next_scale = a.next_scale != nullptr ? a.next_scale + b * a.out_channels : nullptr;
+
+    for (int item = blockIdx.x * blockDim.x + threadIdx.x; item < row_items; item += gridDim.x * blockDim.x) {
+      const int block = item / groups;
+      const int c = (item - block * groups) * V;
+      const int x0 = block * X;
+      const int columns = X == 1 || x0 + X <= width ? X : width - x0;  // a column is always whole
+      float v[R][X][V];
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int x = 0; x < X; ++x)
+#pragma unroll
+          for (int i = 0; i < V; ++i) v[r][x][i] = 0.f;
+
+      if constexpr (kBlur) {
+        // Only blocks at the image's edges check their taps.
+        const int pad = a.blur_pad;
+        if (x0 >= pad && x0 + X + 2 - pad < conv_width && y0 >= pad && y0 + R + 2 - pad < conv_height)
+          blur_block<T, V, R, X, false>(a, conv, conv_width, conv_height, x0, y0, c, v);
+        else
+          blur_block<T, V, R, X, true>(a, conv, conv_width, conv_height, x0, y0, c, v);
+      } else {
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int x = 0; x < X; ++x)
+            if (r < rows && x < columns) load<T, V>(conv + (y0 + r) * conv_row + (x0 + x) * C + c, v[r][x]);
+      }
+      if (out_scale != nullptr) {
+        float scale[V];
+        load_floats<V>(out_scale + c, scale);
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int x = 0; x < X; ++x)
+#pragma unroll
+            for (int i = 0; i < V; ++i) v[r][x][i] *= scale[i];
+      }
+      const int features_at = y0 * features_row + x0 * C + c;
+      if (features != nullptr && !a.concat) {
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int x = 0; x < X; ++x) {
+            if (r >= rows || x >= columns) continue;
+            float f[V];
+            load<T, V>(features + features_at + r * features_row + x * C, f);
+#pragma unroll
+            for (int i = 0; i < V; ++i) v[r][x][i] += a.noise_weight * f[i];
+          }
+      }
+      const int out_at = y0 * out_row + x0 * a.out_channels;
+      finish<T, V, R, X>(a, v, rows, columns, out, out_plain, next_scale, c, out_at + c, out_row);
+
+      if (features != nullptr && a.concat) {
+        // The same channels of the features' half: noise_weight * features.
+#pragma unroll
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int x = 0; x < X; ++x) {
+            if (r >= rows || x >= columns) continue;
+            load<T, V>(features + features_at + r * features_row + x * C, v[r][x]);
+#pragma unroll
+            for (int i = 0; i < V; ++i) v[r][x][i] *= a.noise_weight;
+          }
+        finish<T, V, R, X>(a, v, rows, columns, out, out_plain, next_scale, C + c, out_at + C + c, out_row);
+      }
+    }
+  }
+}
+
+inline bool aligned(const void* p, int bytes) {
+  return reinterpret_cast<unsigned long long>(p) % static_cast<unsigned long long>(bytes) == 0;
+}
+
+using Kernel = void (*)(EpilogueKernelArgs);
+
+template <typename T, int V, int R, int X>
+Kernel pick_kernel(bool blur) {
+  return blur ? fused_epilogue_kernel<T, V, R, X, true> : fused_epilogue_kernel<T, V, R, X, false>;
+}
+
+// The blockings compiled (rows x columns): 1x1, 2x1, 4x1, 1x2 and 2x2
+// (more outputs a thread spill registers); others round down to one of them.
+inline EpilogueBlock compiled_block(int rows, int columns) {
+  const int x = columns >= 2 ? 2 : 1;
+  return {rows >= 4 && x == 1 ? 4 : rows >= 2 ? 2 : 1, x};
+}
+
+template <typename T, int V>
+Kernel pick_block(bool blur, EpilogueBlock block) {
+  if (block.columns == 2) return block.rows == 1 ? pick_kernel<T, V, 1, 2>(blur) : pick_kernel<T, V, 2, 2>(blur);
+  switch (block.rows) {
+    case 1: return pick_kernel<T, V, 1, 1>(blur);
+    case 2: return pick_kernel<T, V, 2, 1>(blur);
+    default: return pick_kernel<T, V, 4, 1>(blur);
+  }
+}
+
+// 16-byte packets when every channel count and buffer allows them.
+template <typename T>
+bool wide_packets(const EpilogueKernelArgs& a) {
+  constexpr int kWide = 16 / sizeof(T);
+  return a.conv_channels % kWide == 0 && a.out_channels % kWide == 0 && aligned(a.conv, 16) &&
+         aligned(a.out, 16) && (a.features == nullptr || aligned(a.features, 16)) &&
+         (a.out_plain == nullptr || aligned(a.out_plain, 16)) &&
+         (a.out_scale == nullptr || aligned(a.out_scale, 16)) && (a.bias == nullptr || aligned(a.bias, 16)) &&
+         (a.next_scale == nullptr || aligned(a.next_scale, 16));
+}
+
+template <typename T, class Launch>
+const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& blocking, Launch&& launch) {
+  constexpr int kThreads = 256;
+  constexpr int kWide = 16 / sizeof(T);
+  const bool wide = wide_packets<T>(a);
+  const int v = wide ? kWide : 2;
+  const EpilogueBlock block = compiled_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
+                                             a.blur ? blocking.blur.columns : blocking.plain.columns);
+  const long long row_items = (a.width + block.columns - 1) / block.columns * (a.conv_channels / v);
+  const long long strips = a.batch * ((a.height + block.rows - 1) / block.rows);
+  if (strips == 0 || row_items == 0) return "";
+  // 32-bit offsets within an image, and counts with room for a stride.
+  const long long image_elements =
+      std::max(a.conv_height * a.conv_width * a.conv_channels, a.height * a.width * a.out_channels);
+  if (row_items > INT_MAX / 2 || strips > INT_MAX / 2 || image_elements > INT_MAX / 2)
+    return "fused_epilogue: tensor too large";
+  const dim3 grid(static_cast<unsigned>(std::min<long long>((row_items + kThreads - 1) / kThreads, 1024)),
+                  static_cast<unsigned>(std::min<long long>(strips, 65535)));
+  const Kernel kernel = wide ? pick_block<T, kWide>(a.blur, block) : pick_block<T, 2>(a.blur, block);
+  return launch(kernel, grid, dim3(kThreads));
+}
+
+}  // namespace epilogue_detail
+
+// Chooses the kernel for `a` (element type, packet width, blocking) and its
+// grid, and calls launch(kernel, grid, block) -> error text or "".
+template <class Launch>
+const char* dispatch_fused_epilogue(const EpilogueKernelArgs& a, const EpilogueBlocking& blocking, Launch&& launch) {
+  switch (a.type) {
+    case ElementType::F16: return epilogue_detail::dispatch_typed<__half>(a, blocking, launch);
+    case ElementType::BF16: return epilogue_detail::dispatch_typed<__nv_bfloat16>(a, blocking, launch);
+    case ElementType::F32: break;
+  }
+  return epilogue_detail::dispatch_typed<float>(a, blocking, launch);
+}
+
+}  // namespace gpen::cuda
