@@ -56,6 +56,10 @@ class NoTf32 {
 
 const char* name(gpen::Precision p) { return gpen::precision_name(p); }
 
+#ifdef GPEN_WITH_CUDA_KERNELS
+const gpen::cuda::EpilogueBlock kEpilogueBlocks[] = {{1, 1}, {2, 1}, {4, 1}, {1, 2}, {2, 2}};
+#endif
+
 TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
   REQUIRE_CUDA();
   std::printf("fused CUDA kernel compiled in: %s\n",
@@ -113,6 +117,20 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
           const double tolerance = dtype == torch::kFloat ? 1e-5 : dtype == torch::kHalf ? 1e-3 : 8e-3;
           EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
           EXPECT_LE(relative_max_diff(expected.plain, got.plain), tolerance);
+#ifdef GPEN_WITH_CUDA_KERNELS
+          // Every blocking compiled (the one in use above): the same bits,
+          // as each adds an output's taps in the same order.
+          for (const auto block : kEpilogueBlocks) {
+            SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns);
+            gpen::cuda::EpilogueBlocking blocking;
+            blocking.blur = blocking.plain = block;
+            auto launch = gpen::prepare_epilogue_kernel(gpu);
+            launch.args.stream = c10::cuda::getCurrentCUDAStream().stream();
+            ASSERT_STREQ(gpen::cuda::launch_fused_epilogue(launch.args, blocking), "");
+            EXPECT_TRUE(torch::equal(launch.outputs.scaled, got.scaled));
+            EXPECT_TRUE(torch::equal(launch.outputs.plain, got.plain));
+          }
+#endif
         }
       }
     }
