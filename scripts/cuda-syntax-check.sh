@@ -83,7 +83,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for file in src/*.cu; do
   base=$(basename "$file" .cu)
-  if "$toolkit/bin/nvcc" -ccbin "$host" -std=c++17 -O3 -c "$file" -o "$work/$base.o" -Xcompiler=-fPIC \
+  if "$toolkit/bin/nvcc" -ccbin "$host" -std=c++17 -O3 --threads=0 -c "$file" -o "$work/$base.o" -Xcompiler=-fPIC \
        "${gencode[@]}" -Xptxas -v 2> "$work/$base.log"; then
     echo "ok      $file (sm_${archs// /, sm_})"
     # Registers and spills per kernel on sm_90 (the H100's), one line each.

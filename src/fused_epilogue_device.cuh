@@ -262,8 +262,9 @@ const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& 
   constexpr int kWide = 16 / sizeof(T);
   const bool wide = wide_packets<T>(a);
   const int v = wide ? kWide : 2;
-  const EpilogueBlock block = compiled_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
-                                             a.blur ? blocking.blur.columns : blocking.plain.columns);
+  const EpilogueBlock block = wide ? compiled_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
+                                                    a.blur ? blocking.blur.columns : blocking.plain.columns)
+                                   : EpilogueBlock{2, 1};
   const long long row_items = (a.width + block.columns - 1) / block.columns * (a.conv_channels / v);
   const long long strips = a.batch * ((a.height + block.rows - 1) / block.rows);
   if (strips == 0 || row_items == 0) return "";
@@ -274,7 +275,8 @@ const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& 
     return "fused_epilogue: tensor too large";
   const dim3 grid(static_cast<unsigned>(std::min<long long>((row_items + kThreads - 1) / kThreads, 1024)),
                   static_cast<unsigned>(std::min<long long>(strips, 65535)));
-  const Kernel kernel = wide ? pick_block<T, kWide>(a.blur, block) : pick_block<T, 2>(a.blur, block);
+  // Pairs (channel counts GPEN does not have) keep one blocking: fewer kernels to compile.
+  const Kernel kernel = wide ? pick_block<T, kWide>(a.blur, block) : pick_kernel<T, 2, 2, 1>(a.blur);
   return launch(kernel, grid, dim3(kThreads));
 }
 

@@ -32,8 +32,9 @@ struct EpilogueKernelArgs {
 
 // Outputs per thread: R rows by X columns. The blur reads (R + 3) x (X + 3)
 // input packets for R x X outputs, so it gains from more of them; elsewhere
-// they save index arithmetic and cost registers. Compiled: 1x1, 2x1, 4x1,
-// 1x2 and 2x2 (others round down to one of them).
+// they save index arithmetic and cost registers. Compiled for 16-byte
+// packets: 1x1, 2x1, 4x1, 1x2 and 2x2 (others round down to one of them);
+// channel pairs take 2x1.
 struct EpilogueBlock {
   int rows = 2, columns = 1;
 };

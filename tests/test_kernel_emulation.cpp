@@ -98,7 +98,8 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
       EXPECT_TRUE(got.scaled.is_contiguous(torch::MemoryFormat::ChannelsLast));
       EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
       EXPECT_LE(relative_max_diff(expected.plain, got.plain), tolerance);
-      // Every blocking adds each output's taps in the same order: the same bits.
+      // Every blocking adds each output's taps in the same order: the same bits
+      // (channel pairs always take 2x1).
       if (!first.scaled.defined()) {
         first = got;
       } else {
