@@ -47,6 +47,7 @@
 #include "error.h"
 #include "face_enhancer.h"
 #include "frame_restorer.h"
+#include "fused_epilogue.h"
 #include "gpen_config.h"
 #include "gpen_flops.h"
 #include "gpen_generator.h"
@@ -450,9 +451,11 @@ int main(int argc, char** argv) {
     std::printf("# %.1f GFLOP per face (convolutions, transposed convolutions, to_rgb; the %.1f GFLOP "
                 "of blurs and all elementwise work not counted)\n",
                 flops.dense() / 1e9, flops.blurs / 1e9);
-    if (cuda)
+    if (cuda) {
       std::printf("# fp32 convolutions %s TF32; %% of peak against %s\n", o.tf32 ? "run as" : "do not use",
                   "fp32 67 / tf32 494 / fp16 989 / bf16 989 TFLOP/s unless --peak-tflops says otherwise");
+      std::printf("# fused epilogue: %s\n", gpen::fused_epilogue_cuda_description().c_str());
+    }
 
     // The default peaks are an H100's: a CPU's fraction needs --peak-tflops.
     Report report(o, flops.dense(), o.mode == "network", cuda || o.peak_given);

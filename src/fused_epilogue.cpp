@@ -149,6 +149,20 @@ bool fused_epilogue_has_cuda_kernel() {
 #endif
 }
 
+std::string fused_epilogue_cuda_description() {
+#ifdef GPEN_WITH_CUDA_KERNELS
+  const auto& b = cuda::epilogue_blocking();
+  const auto block = [](const cuda::EpilogueBlock& asked) {
+    const auto k = cuda::compiled_epilogue_block(asked.rows, asked.columns);
+    return std::to_string(k.rows) + "x" + std::to_string(k.columns);
+  };
+  return "CUDA kernel, outputs per thread (rows x columns): after a blur " + block(b.blur) + ", others " +
+         block(b.plain) + " (GPEN_EPILOGUE_ROWS/COLUMNS)";
+#else
+  return "ATen ops (this build has no CUDA kernels)";
+#endif
+}
+
 EpilogueOutputs fused_epilogue(const EpilogueInputs& in) {
 #ifdef GPEN_WITH_CUDA_KERNELS
   if (in.conv.is_cuda() && epilogue_kernel_applies(in)) return with_kernel(in);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -44,6 +45,10 @@ EpilogueOutputs fused_epilogue(const EpilogueInputs& in);
 
 // Whether fused_epilogue runs as one CUDA kernel in this build.
 bool fused_epilogue_has_cuda_kernel();
+
+// What fused_epilogue runs on CUDA, for reports: the kernel and its blocking
+// (rows x columns per thread; GPEN_EPILOGUE_ROWS/COLUMNS), or ATen.
+std::string fused_epilogue_cuda_description();
 
 // The kernel's side, exposed so that tests can run its device code on the
 // CPU (tests/test_kernel_emulation.cpp): whether the kernel takes `in`, and

@@ -228,13 +228,6 @@ Kernel pick_kernel(bool blur) {
   return blur ? fused_epilogue_kernel<T, V, R, X, true> : fused_epilogue_kernel<T, V, R, X, false>;
 }
 
-// The blockings compiled (rows x columns): 1x1, 2x1, 4x1, 1x2 and 2x2
-// (more outputs a thread spill registers); others round down to one of them.
-inline EpilogueBlock compiled_block(int rows, int columns) {
-  const int x = columns >= 2 ? 2 : 1;
-  return {rows >= 4 && x == 1 ? 4 : rows >= 2 ? 2 : 1, x};
-}
-
 template <typename T, int V>
 Kernel pick_block(bool blur, EpilogueBlock block) {
   if (block.columns == 2) return block.rows == 1 ? pick_kernel<T, V, 1, 2>(blur) : pick_kernel<T, V, 2, 2>(blur);
@@ -262,7 +255,7 @@ const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& 
   constexpr int kWide = 16 / sizeof(T);
   const bool wide = wide_packets<T>(a);
   const int v = wide ? kWide : 2;
-  const EpilogueBlock block = wide ? compiled_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
+  const EpilogueBlock block = wide ? compiled_epilogue_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
                                                     a.blur ? blocking.blur.columns : blocking.plain.columns)
                                    : EpilogueBlock{2, 1};
   const long long row_items = (a.width + block.columns - 1) / block.columns * (a.conv_channels / v);

@@ -43,6 +43,12 @@ struct EpilogueBlocking {
   EpilogueBlock blur{2, 1}, plain{2, 1};
 };
 
+// The blocking compiled for a request: rounded down to one that is.
+inline EpilogueBlock compiled_epilogue_block(int rows, int columns) {
+  const int x = columns >= 2 ? 2 : 1;
+  return {rows >= 4 && x == 1 ? 4 : rows >= 2 ? 2 : 1, x};
+}
+
 // The blocking launches use: the default, or GPEN_EPILOGUE_ROWS=blur,plain
 // and GPEN_EPILOGUE_COLUMNS=blur,plain (a tuning aid), read once.
 const EpilogueBlocking& epilogue_blocking();

@@ -115,14 +115,14 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
 // The launcher rounds a requested blocking down to a compiled one, and
 // reports sizes its 32-bit offsets cannot address instead of launching.
 TEST(EpilogueKernelEmulation, LauncherBlockingAndLimits) {
-  using gpen::cuda::epilogue_detail::compiled_block;
+  using gpen::cuda::compiled_epilogue_block;
   const auto same = [](EpilogueBlock a, EpilogueBlock b) { return a.rows == b.rows && a.columns == b.columns; };
-  EXPECT_TRUE(same(compiled_block(2, 1), {2, 1}));
-  EXPECT_TRUE(same(compiled_block(3, 1), {2, 1}));
-  EXPECT_TRUE(same(compiled_block(8, 1), {4, 1}));
-  EXPECT_TRUE(same(compiled_block(4, 2), {2, 2}));
-  EXPECT_TRUE(same(compiled_block(1, 3), {1, 2}));
-  EXPECT_TRUE(same(compiled_block(0, 0), {1, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block(2, 1), {2, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block(3, 1), {2, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block(8, 1), {4, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block(4, 2), {2, 2}));
+  EXPECT_TRUE(same(compiled_epilogue_block(1, 3), {1, 2}));
+  EXPECT_TRUE(same(compiled_epilogue_block(0, 0), {1, 1}));
 
   gpen::cuda::EpilogueKernelArgs a;
   a.type = gpen::cuda::ElementType::F16;
