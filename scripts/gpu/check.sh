@@ -9,7 +9,10 @@
 # "aligned" whole aligned faces from host memory, one batch at a time and
 # with a batch in flight (ALIGNED_OPTIONS replaces its benchmark options);
 # "frames" the end-to-end figures: 1080p frames with one face each, decoding
-# excluded, then included (FRAMES_OPTIONS replaces its benchmark options).
+# excluded, then included (FRAMES_OPTIONS replaces its benchmark options);
+# "blocking" the network with each of the fused epilogue's blockings in
+# BLOCKINGS (rows blur,plain : columns blur,plain; BLOCKING_OPTIONS replaces
+# its benchmark options), the first being the default, to pick the next one.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 debs=${1:?usage: check.sh DEBS_DIR LOG_DIR [benchmark options]}
@@ -82,6 +85,16 @@ if has aligned; then
   scripts/gpu/with-deps.sh build-cuda/benchmark/gpen-benchmark --mode aligned \
     "${aligned_options[@]}" 2>&1 | tee "$logs/aligned.txt"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
+
+if has blocking; then
+  read -r -a blocking_options <<< "${BLOCKING_OPTIONS:---arch gpen-512 --device cuda --precision fp16 --batches 32 --iterations 5 --graphs on --baseline off}"
+  for blocking in ${BLOCKINGS:-2,2:1,1 2,2:2,1 2,2:2,2 4,2:1,1}; do
+    echo "== GPEN_EPILOGUE_ROWS=${blocking%:*} GPEN_EPILOGUE_COLUMNS=${blocking#*:}" | tee -a "$logs/blocking.txt"
+    GPEN_EPILOGUE_ROWS=${blocking%:*} GPEN_EPILOGUE_COLUMNS=${blocking#*:} scripts/gpu/with-deps.sh \
+      build-cuda/benchmark/gpen-benchmark "${blocking_options[@]}" 2>&1 | tee -a "$logs/blocking.txt"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  done
 fi
 
 if has frames; then
