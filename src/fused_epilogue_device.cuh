@@ -122,8 +122,12 @@ __device__ void blur_block(const EpilogueKernelArgs& a, const T* conv, int conv_
 // for the block. Thread index x runs over (column block, channel group), so a
 // warp's loads and stores are contiguous; grid y over strips of R rows.
 // Offsets within an image are 32-bit (the launcher checks that they fit).
+// At least 3 blocks of 256 threads an SM (85 registers a thread) for one or
+// two outputs a thread, 2 for more: ptxas otherwise takes registers that
+// cost occupancy (95 for 2x1 with the blur), where the kernel needs many
+// loads in flight.
 template <typename T, int V, int R, int X, bool kBlur>
-__global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs a) {
+__global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel(EpilogueKernelArgs a) {
   const int C = a.conv_channels;
   const int groups = C / V;
   const int width = static_cast<int>(a.width), height = static_cast<int>(a.height);
@@ -152,6 +156,11 @@ __global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs 
       const int c = (item - block * groups) * V;
       const int x0 = block * X;
       const int columns = X == 1 || x0 + X <= width ? X : width - x0;  // a column is always whole
+      // Outputs past the image's last row or column load its last pixel's
+      // inputs (and are not stored), so loads need no branches.
+      const auto pixel = [&](int r, int x) {
+        return (y0 + (r < rows ? r : rows - 1)) * width + x0 + (x < columns ? x : columns - 1);
+      };
       float v[R][X][V];
 #pragma unroll
       for (int r = 0; r < R; ++r)
@@ -171,8 +180,7 @@ __global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs 
 #pragma unroll
         for (int r = 0; r < R; ++r)
 #pragma unroll
-          for (int x = 0; x < X; ++x)
-            if (r < rows && x < columns) load<T, V>(conv + (y0 + r) * conv_row + (x0 + x) * C + c, v[r][x]);
+          for (int x = 0; x < X; ++x) load<T, V>(conv + pixel(r, x) * C + c, v[r][x]);  // same size as the output
       }
       if (out_scale != nullptr) {
         float scale[V];
@@ -184,15 +192,13 @@ __global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs 
 #pragma unroll
             for (int i = 0; i < V; ++i) v[r][x][i] *= scale[i];
       }
-      const int features_at = y0 * features_row + x0 * C + c;
       if (features != nullptr && !a.concat) {
 #pragma unroll
         for (int r = 0; r < R; ++r)
 #pragma unroll
           for (int x = 0; x < X; ++x) {
-            if (r >= rows || x >= columns) continue;
             float f[V];
-            load<T, V>(features + features_at + r * features_row + x * C, f);
+            load<T, V>(features + pixel(r, x) * C + c, f);
 #pragma unroll
             for (int i = 0; i < V; ++i) v[r][x][i] += a.noise_weight * f[i];
           }
@@ -206,8 +212,7 @@ __global__ void __launch_bounds__(256) fused_epilogue_kernel(EpilogueKernelArgs 
         for (int r = 0; r < R; ++r)
 #pragma unroll
           for (int x = 0; x < X; ++x) {
-            if (r >= rows || x >= columns) continue;
-            load<T, V>(features + features_at + r * features_row + x * C, v[r][x]);
+            load<T, V>(features + pixel(r, x) * C + c, v[r][x]);
 #pragma unroll
             for (int i = 0; i < V; ++i) v[r][x][i] *= a.noise_weight;
           }
