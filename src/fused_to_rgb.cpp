@@ -2,12 +2,11 @@
 
 #include <torch/torch.h>
 
+#include "kernel_tensor_checks.h"
+
 #ifdef GPEN_WITH_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-
-#include "kernel_tensor_checks.h"
-#include "to_rgb_kernel.h"
 #endif
 
 namespace gpen {
@@ -26,8 +25,20 @@ torch::Tensor with_aten(const torch::Tensor& x, const torch::Tensor& weight, con
 }
 
 #ifdef GPEN_WITH_CUDA_KERNELS
+torch::Tensor with_kernel(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                          const torch::Tensor& skip) {
+  const c10::cuda::CUDAGuard guard(x.device());
+  ToRgbKernelLaunch launch = prepare_to_rgb_kernel(x, weight, bias, skip);
+  launch.args.stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
+  const char* error = cuda::launch_to_rgb(launch.args);
+  TORCH_CHECK(error[0] == '\0', "to_rgb kernel: ", error);
+  return launch.out;
+}
+#endif
 
-bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& skip) {
+}  // namespace
+
+bool to_rgb_kernel_takes(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& skip) {
   if (!kernel_element_type(x.scalar_type())) return false;
   if (!x.is_contiguous(torch::MemoryFormat::ChannelsLast) || !data_aligned(x, 16)) return false;
   if (!weight.is_contiguous() || weight.scalar_type() != torch::kFloat || !data_aligned(weight, 16)) return false;
@@ -35,12 +46,13 @@ bool kernel_applies(const torch::Tensor& x, const torch::Tensor& weight, const t
   return cuda::to_rgb_kernel_applies(static_cast<int>(x.size(1)), static_cast<int>(x.element_size()));
 }
 
-torch::Tensor with_kernel(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                          const torch::Tensor& skip) {
-  const c10::cuda::CUDAGuard guard(x.device());
+ToRgbKernelLaunch prepare_to_rgb_kernel(const torch::Tensor& x, const torch::Tensor& weight,
+                                        const torch::Tensor& bias, const torch::Tensor& skip) {
+  ToRgbKernelLaunch launch;
   const auto bias_fp32 = bias.to(torch::kFloat).contiguous();
-  auto out = torch::empty({x.size(0), 3, x.size(2), x.size(3)}, x.options().dtype(torch::kFloat));
-  cuda::ToRgbKernelArgs a;
+  launch.inputs = {x, weight, bias_fp32, skip};
+  launch.out = torch::empty({x.size(0), 3, x.size(2), x.size(3)}, x.options().dtype(torch::kFloat));
+  cuda::ToRgbKernelArgs& a = launch.args;
   a.type = *kernel_element_type(x.scalar_type());
   a.batch = x.size(0);
   a.height = x.size(2);
@@ -50,16 +62,9 @@ torch::Tensor with_kernel(const torch::Tensor& x, const torch::Tensor& weight, c
   a.weight = weight.data_ptr<float>();
   a.bias = bias_fp32.data_ptr<float>();
   a.skip = skip.defined() ? skip.data_ptr<float>() : nullptr;
-  a.out = out.data_ptr<float>();
-  a.stream = c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
-  const char* error = cuda::launch_to_rgb(a);
-  TORCH_CHECK(error[0] == '\0', "to_rgb kernel: ", error);
-  return out;
+  a.out = launch.out.data_ptr<float>();
+  return launch;
 }
-
-#endif
-
-}  // namespace
 
 torch::Tensor fused_to_rgb(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                            const torch::Tensor& skip) {
@@ -71,7 +76,7 @@ torch::Tensor fused_to_rgb(const torch::Tensor& x, const torch::Tensor& weight, 
                     skip.size(3) == x.size(3),
                 "fused_to_rgb: skip ", skip.sizes(), " does not match ", x.sizes());
 #ifdef GPEN_WITH_CUDA_KERNELS
-  if (x.is_cuda() && kernel_applies(x, weight, skip)) return with_kernel(x, weight, bias, skip);
+  if (x.is_cuda() && to_rgb_kernel_takes(x, weight, skip)) return with_kernel(x, weight, bias, skip);
 #endif
   return with_aten(x, weight, bias, skip);
 }

@@ -4,7 +4,11 @@
 // the activations once; elsewhere a batched matrix product.
 #pragma once
 
+#include <vector>
+
 #include <torch/types.h>
+
+#include "to_rgb_kernel.h"
 
 namespace gpen {
 
@@ -13,5 +17,18 @@ namespace gpen {
 // Returns [B, 3, H, W] fp32.
 torch::Tensor fused_to_rgb(const torch::Tensor& x, const torch::Tensor& weight,
                            const torch::Tensor& bias, const torch::Tensor& skip);
+
+// The kernel's side, exposed so that tests can run its device code on the
+// CPU (tests/test_kernel_emulation.cpp): whether the kernel takes these
+// tensors, and its arguments for them (on any device; no stream set), with
+// the output allocated and the tensors the arguments point into.
+bool to_rgb_kernel_takes(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& skip);
+struct ToRgbKernelLaunch {
+  cuda::ToRgbKernelArgs args;
+  torch::Tensor out;
+  std::vector<torch::Tensor> inputs;  // kept alive for `args`
+};
+ToRgbKernelLaunch prepare_to_rgb_kernel(const torch::Tensor& x, const torch::Tensor& weight,
+                                        const torch::Tensor& bias, const torch::Tensor& skip);
 
 }  // namespace gpen

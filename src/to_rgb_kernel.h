@@ -20,8 +20,17 @@ struct ToRgbKernelArgs {
   void* stream = nullptr;         // cudaStream_t
 };
 
-// Whether the kernel takes `channels` channels of 2- or 4-byte elements.
-bool to_rgb_kernel_applies(int channels, int element_size);
+// Whether the kernel takes `channels` channels of 2- or 4-byte elements:
+// whole 16-byte packets whose count per pixel a power-of-two group of lanes
+// (at most a warp) divides.
+inline bool to_rgb_kernel_applies(int channels, int element_size) {
+  if (element_size != 2 && element_size != 4) return false;
+  const int v = 16 / element_size;
+  if (channels <= 0 || channels % v != 0) return false;
+  const int groups = channels / v;
+  const int lanes = groups < 32 ? groups : 32;
+  return (lanes & (lanes - 1)) == 0 && groups % lanes == 0;
+}
 
 // Returns an empty string, or the CUDA error's text.
 const char* launch_to_rgb(const ToRgbKernelArgs& args);

@@ -1,17 +1,19 @@
-// The fused epilogue's CUDA device code (src/fused_epilogue_device.cuh),
-// compiled as host C++ and run thread by thread on the CPU
-// (tests/cuda_emulation.h), against the epilogue's definition: its indexing,
-// edges, packet widths and blockings are checked on machines without a GPU
-// (test_cuda checks the compiled kernel on one, with the blocking in use).
+// The CUDA kernels' device code (src/fused_epilogue_device.cuh,
+// src/to_rgb_device.cuh), compiled as host C++ and run on the CPU
+// (tests/cuda_emulation.h), against their definitions: indexing, edges,
+// packet widths, blockings and warp sums are checked on machines without a
+// GPU (test_cuda checks the compiled kernels on one).
 #include "cuda_emulation.h"  // first: the device code's CUDA names
 
 #include "fused_epilogue_device.cuh"
+#include "to_rgb_device.cuh"
 
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
 #include "fused_epilogue.h"
+#include "fused_to_rgb.h"
 #include "upfirdn.h"
 
 namespace {
@@ -141,6 +143,57 @@ TEST(EpilogueKernelEmulation, LauncherBlockingAndLimits) {
   in.conv = torch::zeros({1, 1, 1, 1}, torch::kHalf).expand({1, 64, 8192, 8192});  // no memory behind it
   in.activate = false;
   EXPECT_FALSE(gpen::epilogue_kernel_applies(in));
+}
+
+// The to_rgb kernel, each warp's lanes as threads that meet at its
+// shuffles, against an fp32 einsum: one lane a pixel (8 fp16 channels), 16
+// lanes (128), a warp with several packets a lane (1024), and the fp32
+// packets of 4; with the launcher's grid and with one warp a face (it strides).
+TEST(ToRgbKernelEmulation, MatchesItsDefinition) {
+  torch::manual_seed(5);
+  const std::int64_t batch = 3, height = 5, width = 7;
+  int cases = 0;
+  for (const std::int64_t channels : {8, 24, 128, 1024})
+  for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16})
+  for (const bool with_skip : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "channels " << channels << " dtype " << dtype << " skip " << with_skip);
+    const auto x = (torch::randn({batch, channels, height, width}) * 2)
+                       .to(dtype)
+                       .contiguous(torch::MemoryFormat::ChannelsLast);
+    const auto weight = torch::randn({batch, 3, channels}) / std::sqrt(static_cast<double>(channels));
+    const auto bias = torch::randn({1, 3, 1, 1});
+    const auto skip = with_skip ? torch::randn({batch, 3, height, width}) : torch::Tensor();
+    if (channels == 24) {  // 3 or 6 packets a pixel: no power-of-two group of lanes (ATen does it)
+      EXPECT_FALSE(gpen::to_rgb_kernel_takes(x, weight, skip));
+      continue;
+    }
+    ASSERT_TRUE(gpen::to_rgb_kernel_takes(x, weight, skip));
+    auto expected = torch::einsum("bchw,bkc->bkhw", {x.to(torch::kFloat), weight}) + bias;
+    if (with_skip) expected = expected + skip;
+    torch::Tensor first;
+    for (const bool small_grid : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "small grid " << small_grid);
+      auto launch = gpen::prepare_to_rgb_kernel(x, weight, bias, skip);
+      const char* error =
+          gpen::cuda::dispatch_to_rgb(launch.args, [&](auto kernel, dim3 grid, dim3 block, int lanes) {
+            if (small_grid) {
+              grid = dim3(1, grid.y);
+              block = dim3(32);
+            }
+            emulate_launch_warps(kernel, grid, block, launch.args, lanes);
+            return "";
+          });
+      EXPECT_STREQ(error, "");
+      EXPECT_LE(relative_max_diff(expected, launch.out), 1e-5);
+      // Each pixel's sum goes lane by lane, then across lanes, whatever the grid.
+      if (!first.defined())
+        first = launch.out;
+      else
+        EXPECT_TRUE(torch::equal(first, launch.out));
+    }
+    ++cases;
+  }
+  EXPECT_EQ(cases, 3 * 3 * 2);
 }
 
 }  // namespace
