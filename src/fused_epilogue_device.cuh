@@ -26,6 +26,31 @@ __device__ inline float activate(float v) {
   return (v < 0.f ? 0.2f * v : v) * kGain;
 }
 
+// v[r][x][i] *= scale[i] over the block (per-channel factors).
+template <int V, int R, int X>
+__device__ void scale_block(float (&v)[R][X][V], const float* scale) {
+  float s[V];
+  load_floats<V>(scale, s);
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int x = 0; x < X; ++x)
+#pragma unroll
+      for (int i = 0; i < V; ++i) v[r][x][i] *= s[i];
+}
+
+// Stores the block's outputs that lie inside the image: (r, x) at
+// out + r * row_step + x * column_step.
+template <typename T, int V, int R, int X>
+__device__ void store_block(T* out, const float (&v)[R][X][V], int rows, int columns, int row_step,
+                            int column_step) {
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int x = 0; x < X; ++x)
+      if (r < rows && x < columns) store<T, V>(out + r * row_step + x * column_step, v[r][x]);
+}
+
 // Bias, activation, the unscaled copy, the next layer's scaling and the
 // stores of R x X outputs of V channels (channel `c` of `out_channels`);
 // `at` is the first's offset in the image's output, rows `row_step` apart.
@@ -42,28 +67,9 @@ __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][X][V], int row
 #pragma unroll
         for (int i = 0; i < V; ++i) v[r][x][i] = activate(v[r][x][i] + bias[i]);
   }
-  if (out_plain != nullptr) {
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int x = 0; x < X; ++x)
-        if (r < rows && x < columns) store<T, V>(out_plain + at + r * row_step + x * a.out_channels, v[r][x]);
-  }
-  if (next_scale != nullptr) {
-    float scale[V];
-    load_floats<V>(next_scale + c, scale);
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int x = 0; x < X; ++x)
-#pragma unroll
-        for (int i = 0; i < V; ++i) v[r][x][i] *= scale[i];
-  }
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int x = 0; x < X; ++x)
-      if (r < rows && x < columns) store<T, V>(out + at + r * row_step + x * a.out_channels, v[r][x]);
+  if (out_plain != nullptr) store_block<T, V, R, X>(out_plain + at, v, rows, columns, row_step, a.out_channels);
+  if (next_scale != nullptr) scale_block<V, R, X>(v, next_scale + c);
+  store_block<T, V, R, X>(out + at, v, rows, columns, row_step, a.out_channels);
 }
 
 // The blur's part of R x X outputs, added to v: input rows y0 - pad ..
@@ -182,16 +188,7 @@ __global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel
 #pragma unroll
           for (int x = 0; x < X; ++x) load<T, V>(conv + pixel(r, x) * C + c, v[r][x]);  // same size as the output
       }
-      if (out_scale != nullptr) {
-        float scale[V];
-        load_floats<V>(out_scale + c, scale);
-#pragma unroll
-        for (int r = 0; r < R; ++r)
-#pragma unroll
-          for (int x = 0; x < X; ++x)
-#pragma unroll
-            for (int i = 0; i < V; ++i) v[r][x][i] *= scale[i];
-      }
+      if (out_scale != nullptr) scale_block<V, R, X>(v, out_scale + c);
       if (features != nullptr && !a.concat) {
 #pragma unroll
         for (int r = 0; r < R; ++r)
