@@ -20,6 +20,7 @@
 #include "checkpoint.h"
 #include "cuda_graph_runner.h"
 #include "cuda_memory.h"
+#include "epilogue_cases.h"
 #include "face_enhancer.h"
 #include "fused_epilogue.h"
 #include "fused_to_rgb.h"
@@ -65,75 +66,33 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
   std::printf("fused CUDA kernel compiled in: %s\n",
               gpen::fused_epilogue_has_cuda_kernel() ? "yes" : "no (ATen on CUDA)");
   torch::manual_seed(1);
-  const std::int64_t batch = 2;
-  gpen::FirFilter blur{torch::rand({4, 4}), 1, 1, 1, 1};
-  const auto taps = torch::flip(blur.kernel, {0, 1}).contiguous();
-  // 6 channels take the kernel's paired loads, 16 and 24 its 16-byte packets;
-  // the kernel makes 4 rows per thread: sides that are not multiples of 4.
-  for (const std::int64_t side : {5, 7})
-  for (const std::int64_t channels : {6, 16, 24})
-  for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16}) {
-    for (const bool with_blur : {false, true}) {
-      for (const int noise : {0, 1, 2, 3}) {  // none, concatenated, added; 3: a plain blur
-        for (const bool with_next : {false, true}) {
-          if (noise == 3 && (with_next || !with_blur)) continue;
-          SCOPED_TRACE(testing::Message() << "side " << side << " channels " << channels << " dtype " << dtype
-                                          << " blur " << with_blur << " noise " << noise
-                                          << " next " << with_next);
-          // A transposed stride-2 conv makes 2n+1 pixels; the blur (pad 1) 2n.
-          const std::int64_t conv_side = with_blur ? 2 * side + 1 : side;
-          const std::int64_t out_side = with_blur ? 2 * side : side;
-          const std::int64_t out_channels = noise == 1 ? 2 * channels : channels;
-          gpen::EpilogueInputs cpu;
-          cpu.conv = (torch::randn({batch, channels, conv_side, conv_side}) * 3).to(dtype);
-          if (with_blur) {
-            cpu.blur = &blur;
-            cpu.blur_taps = taps;
-          }
-          cpu.activate = noise != 3;
-          if (noise != 3) cpu.out_scale = torch::rand({batch, channels}) + 0.5;
-          if (noise == 1 || noise == 2)
-            cpu.features = torch::randn({batch, channels, out_side, out_side}).to(dtype);
-          cpu.noise_weight = 0.7;
-          cpu.concat = noise == 1;
-          cpu.bias = torch::randn({out_channels});
-          if (with_next) cpu.next_scale = torch::rand({batch, out_channels}) * 2 - 1;
-          cpu.want_plain = true;
-
-          gpen::EpilogueInputs gpu = cpu;
-          gpu.conv = cpu.conv.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
-          if (noise != 3) gpu.out_scale = cpu.out_scale.to(kCuda);
-          if (noise == 1 || noise == 2)
-            gpu.features = cpu.features.to(kCuda).contiguous(torch::MemoryFormat::ChannelsLast);
-          gpu.bias = cpu.bias.to(kCuda);
-          if (with_next) gpu.next_scale = cpu.next_scale.to(kCuda);
-
-          const auto expected = gpen::fused_epilogue(cpu);
-          const auto got = gpen::fused_epilogue(gpu);
-          ASSERT_EQ(got.scaled.sizes(), expected.scaled.sizes());
-          EXPECT_EQ(got.scaled.scalar_type(), dtype);
-          EXPECT_TRUE(got.scaled.is_contiguous(torch::MemoryFormat::ChannelsLast));
-          // Both compute in fp32 and round once: at most a unit in the last place.
-          const double tolerance = dtype == torch::kFloat ? 1e-5 : dtype == torch::kHalf ? 1e-3 : 8e-3;
-          EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
-          EXPECT_LE(relative_max_diff(expected.plain, got.plain), tolerance);
+  const epilogue_cases::Blur blur;
+  for (const auto& c : epilogue_cases::all()) {
+    SCOPED_TRACE(c.describe());
+    const auto cpu = epilogue_cases::inputs(c, blur);
+    const auto gpu = epilogue_cases::on(cpu, kCuda);
+    const auto expected = gpen::fused_epilogue(cpu);
+    const auto got = gpen::fused_epilogue(gpu);
+    ASSERT_EQ(got.scaled.sizes(), expected.scaled.sizes());
+    EXPECT_EQ(got.scaled.scalar_type(), c.dtype);
+    EXPECT_TRUE(got.scaled.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    const double tolerance = epilogue_cases::tolerance(c.dtype);
+    EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+    EXPECT_LE(relative_max_diff(expected.plain, got.plain), tolerance);
 #ifdef GPEN_WITH_CUDA_KERNELS
-          // Every blocking compiled (the one in use above): the same bits,
-          // as each adds an output's taps in the same order.
-          for (const auto block : kEpilogueBlocks) {
-            SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns);
-            gpen::cuda::EpilogueBlocking blocking;
-            blocking.blur = blocking.plain = block;
-            auto launch = gpen::prepare_epilogue_kernel(gpu);
-            launch.args.stream = c10::cuda::getCurrentCUDAStream().stream();
-            ASSERT_STREQ(gpen::cuda::launch_fused_epilogue(launch.args, blocking), "");
-            EXPECT_TRUE(torch::equal(launch.outputs.scaled, got.scaled));
-            EXPECT_TRUE(torch::equal(launch.outputs.plain, got.plain));
-          }
-#endif
-        }
-      }
+    // Every blocking compiled (the one in use above): the same bits, as each
+    // adds an output's taps in the same order.
+    for (const auto block : kEpilogueBlocks) {
+      SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns);
+      gpen::cuda::EpilogueBlocking blocking;
+      blocking.blur = blocking.plain = block;
+      auto launch = gpen::prepare_epilogue_kernel(gpu);
+      launch.args.stream = c10::cuda::getCurrentCUDAStream().stream();
+      ASSERT_STREQ(gpen::cuda::launch_fused_epilogue(launch.args, blocking), "");
+      EXPECT_TRUE(torch::equal(launch.outputs.scaled, got.scaled));
+      EXPECT_TRUE(torch::equal(launch.outputs.plain, got.plain));
     }
+#endif
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "epilogue_cases.h"
 #include "fused_epilogue.h"
 #include "fused_to_rgb.h"
 #include "upfirdn.h"
@@ -49,45 +50,13 @@ const EpilogueBlock kBlocks[] = {{1, 1}, {2, 1}, {4, 1}, {1, 2}, {2, 2}};
 
 TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
   torch::manual_seed(3);
-  const std::int64_t batch = 2;
-  gpen::FirFilter blur{torch::rand({4, 4}), 1, 1, 1, 1};
-  const auto taps = torch::flip(blur.kernel, {0, 1}).contiguous();
-  // Inputs of 11x15 and 15x8: with the blur (pad 1) outputs of 10x14 and
-  // 14x7 (an odd width: a last block of two columns has one), blocks inside
-  // and at every edge; 6 channels take paired loads, 16 and 24 16-byte packets.
-  const std::pair<std::int64_t, std::int64_t> shapes[] = {{11, 15}, {15, 8}};
-  int cases = 0;
-  for (const auto& [conv_h, conv_w] : shapes)
-  for (const std::int64_t channels : {6, 16, 24})
-  for (const auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16})
-  for (const bool with_blur : {false, true})
-  for (const int noise : {0, 1, 2, 3})  // none, concatenated, added; 3: a plain blur
-  for (const bool with_next : {false, true}) {
-    if (noise == 3 && (with_next || !with_blur)) continue;
-    SCOPED_TRACE(testing::Message() << "conv " << conv_h << "x" << conv_w << " channels " << channels
-                                    << " dtype " << dtype << " blur " << with_blur << " noise " << noise
-                                    << " next " << with_next);
-    const std::int64_t out_h = with_blur ? conv_h - 1 : conv_h, out_w = with_blur ? conv_w - 1 : conv_w;
-    const std::int64_t out_channels = noise == 1 ? 2 * channels : channels;
-    gpen::EpilogueInputs in;
-    in.conv = (torch::randn({batch, channels, conv_h, conv_w}) * 3).to(dtype);
-    if (with_blur) {
-      in.blur = &blur;
-      in.blur_taps = taps;
-    }
-    in.activate = noise != 3;
-    if (noise != 3) in.out_scale = torch::rand({batch, channels}) + 0.5;
-    if (noise == 1 || noise == 2) in.features = torch::randn({batch, channels, out_h, out_w}).to(dtype);
-    in.noise_weight = 0.7;
-    in.concat = noise == 1;
-    in.bias = torch::randn({out_channels});
-    if (with_next) in.next_scale = torch::rand({batch, out_channels}) * 2 - 1;
-    in.want_plain = true;
+  const epilogue_cases::Blur blur;
+  for (const auto& c : epilogue_cases::all()) {
+    SCOPED_TRACE(c.describe());
+    const auto in = epilogue_cases::inputs(c, blur);
     ASSERT_TRUE(gpen::epilogue_kernel_applies(in));
-
     const auto expected = gpen::fused_epilogue(in);  // on the CPU: the ATen definition
-    // Both compute in fp32 and round once: at most a unit in the last place.
-    const double tolerance = dtype == torch::kFloat ? 1e-5 : dtype == torch::kHalf ? 1e-3 : 8e-3;
+    const double tolerance = epilogue_cases::tolerance(c.dtype);
     gpen::EpilogueOutputs first;
     for (const auto& block : kBlocks)
     for (const bool small_grid : {false, true}) {
@@ -109,9 +78,7 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
         EXPECT_TRUE(torch::equal(first.plain, got.plain));
       }
     }
-    ++cases;
   }
-  EXPECT_EQ(cases, 2 * 3 * 3 * 13);
 }
 
 // The launcher rounds a requested blocking down to a compiled one, and
