@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Counts the fused epilogue kernel's instructions per output, from the SASS
+# that nvcc makes for sm_90, on a machine without a GPU: a cost model for
+# kernel work between GPU sessions (the kernel was issue-bound on the H100),
+# not a measurement of time.
+#
+#   scripts/kernel-instructions.sh [REV] [CACHE_DIR]
+#
+# REV: the git revision whose kernel to count (default: the working tree).
+# CACHE_DIR: where scripts/cuda-syntax-check.sh unpacked nvcc (default
+# .cuda-headers/; run that script once first).
+#
+# The kernel's runtime options are fixed as in a decoder layer (concatenated
+# noise, activation, the next layer's scaling, no separate unscaled output,
+# blur padding 1) by assumptions inserted into a copy of the source, so the
+# compiler drops the branches such a layer does not take; where the kernel
+# has a path for blocks inside the image, only that path is kept (edge blocks
+# are a few percent of a 256x256 or larger image). Instructions counted are
+# those of the whole kernel so specialised, divided by the outputs (of 8
+# channels) a thread makes; the loop and setup instructions are included.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+rev=${1:-}
+cache=$(realpath -m "${2:-$root/.cuda-headers}")
+nvcc=$cache/usr/lib/nvidia-cuda-toolkit/bin/nvcc
+cuobjdump=$cache/usr/bin/cuobjdump
+[ -x "$nvcc" ] || { echo "no nvcc in $cache: run scripts/cuda-syntax-check.sh first"; exit 1; }
+host=""
+for candidate in clang++-14 g++-11; do
+  if command -v "$candidate" > /dev/null; then host=$candidate; break; fi
+done
+[ -n "$host" ] || { echo "no host compiler nvcc 11.8 takes (apt-get install clang-14)"; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/src"
+cd "$root"
+if [ -n "$rev" ]; then
+  for file in $(git ls-tree --name-only "$rev" src/ | grep -E '\.(h|cuh|cu)$'); do
+    git show "$rev:$file" > "$work/$file"
+  done
+else
+  cp src/*.h src/*.cuh src/*.cu "$work/src/"
+fi
+
+python3 - "$work/src" << 'EOF'
+import pathlib, re, sys
+src = pathlib.Path(sys.argv[1])
+head = re.compile(r"fused_epilogue_kernel\(EpilogueKernelArgs a\) \{\n")
+fixed = ("  a.concat = true; a.activate = true; a.out_plain = nullptr; a.blur_pad = 1;\n"
+         "  __builtin_assume(a.features != nullptr); __builtin_assume(a.next_scale != nullptr);\n"
+         "  __builtin_assume(a.out_scale != nullptr);\n")
+done = False
+for path in list(src.glob("*.cuh")) + list(src.glob("*.cu")):
+    text = path.read_text()
+    match = head.search(text)
+    if not match:
+        continue
+    text = text[:match.end()] + fixed + text[match.end():]
+    # Blocks inside the image only, where the kernel tells them apart.
+    text = re.sub(r"if \(x0 >= pad[^\n]*\n\s*(blur_block<T, V, R, X, false>[^\n]*)\n\s*else\n[^\n]*\n",
+                  r"(void)pad; \1\n", text)
+    path.write_text(text)
+    done = True
+if not done:
+    sys.exit("fused_epilogue_kernel(EpilogueKernelArgs a) not found")
+EOF
+
+cu=$work/src/fused_epilogue_kernel.cu
+"$nvcc" -ccbin "$host" -std=c++17 -O3 -arch=sm_90 -cubin -I"$work/src" -o "$work/kernel.cubin" "$cu"
+"$cuobjdump" -sass "$work/kernel.cubin" > "$work/kernel.sass"
+python3 - "$work/kernel.sass" << 'EOF'
+import re, sys
+sass = open(sys.argv[1]).read()
+rows = []
+for function in re.split(r"\n\s*Function : ", sass)[1:]:
+    name = function.split("\n", 1)[0]
+    # fused_epilogue_kernel<T, V, R[, X], blur>
+    m = re.search(r"kernelI(6__half|13__nv_bfloat16|f)Li(\d+)ELi(\d+)E(?:Li(\d+)E)?Lb([01])E", name)
+    if not m:
+        continue
+    count = len(re.findall(r"/\*[0-9a-f]{4,}\*/\s+\S", function))
+    rows.append(({"6__half": "fp16", "13__nv_bfloat16": "bf16", "f": "fp32"}[m.group(1)],
+                 int(m.group(2)), int(m.group(3)), int(m.group(4) or 1), m.group(5) == "1", count))
+print("| type | channels a packet | rows x columns | blur | instructions | per output |")
+print("|---|---:|---|---|---:|---:|")
+for t, v, r, x, blur, count in sorted(rows):
+    print(f"| {t} | {v} | {r}x{x} | {'yes' if blur else 'no'} | {count} | {count / (r * x):.0f} |")
+EOF
