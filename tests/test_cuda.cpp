@@ -57,10 +57,6 @@ class NoTf32 {
 
 const char* name(gpen::Precision p) { return gpen::precision_name(p); }
 
-#ifdef GPEN_WITH_CUDA_KERNELS
-const gpen::cuda::EpilogueBlock kEpilogueBlocks[] = {{1, 1}, {2, 1}, {4, 1}, {1, 2}, {2, 2}};
-#endif
-
 TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
   REQUIRE_CUDA();
   std::printf("fused CUDA kernel compiled in: %s\n",
@@ -82,7 +78,7 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
 #ifdef GPEN_WITH_CUDA_KERNELS
     // Every blocking compiled (the one in use above): the same bits, as each
     // adds an output's taps in the same order.
-    for (const auto block : kEpilogueBlocks) {
+    for (const auto block : epilogue_cases::kBlocks) {
       SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns);
       gpen::cuda::EpilogueBlocking blocking;
       blocking.blur = blocking.plain = block;

@@ -45,9 +45,6 @@ gpen::EpilogueOutputs emulate(const gpen::EpilogueInputs& in, const EpilogueBloc
   return launch.outputs;
 }
 
-// Every blocking the launcher compiles, for the blur and the plain kernels.
-const EpilogueBlock kBlocks[] = {{1, 1}, {2, 1}, {4, 1}, {1, 2}, {2, 2}};
-
 TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
   torch::manual_seed(3);
   const epilogue_cases::Blur blur;
@@ -58,7 +55,7 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
     const auto expected = gpen::fused_epilogue(in);  // on the CPU: the ATen definition
     const double tolerance = epilogue_cases::tolerance(c.dtype);
     gpen::EpilogueOutputs first;
-    for (const auto& block : kBlocks)
+    for (const auto& block : epilogue_cases::kBlocks)
     for (const bool small_grid : {false, true}) {
       SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns << " small grid "
                                       << small_grid);
