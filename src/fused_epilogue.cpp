@@ -153,7 +153,7 @@ std::string fused_epilogue_cuda_description() {
 #ifdef GPEN_WITH_CUDA_KERNELS
   const auto& b = cuda::epilogue_blocking();
   const auto block = [](const cuda::EpilogueBlock& asked) {
-    const auto k = cuda::compiled_epilogue_block(asked.rows, asked.columns);
+    const auto k = cuda::compiled_epilogue_block(asked);
     return std::to_string(k.rows) + "x" + std::to_string(k.columns);
   };
   return "CUDA kernel, outputs per thread (rows x columns): after a blur " + block(b.blur) + ", others " +

@@ -257,8 +257,7 @@ const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& 
   constexpr int kWide = 16 / sizeof(T);
   const bool wide = wide_packets<T>(a);
   const int v = wide ? kWide : 2;
-  const EpilogueBlock block = wide ? compiled_epilogue_block(a.blur ? blocking.blur.rows : blocking.plain.rows,
-                                                    a.blur ? blocking.blur.columns : blocking.plain.columns)
+  const EpilogueBlock block = wide ? compiled_epilogue_block(a.blur ? blocking.blur : blocking.plain)
                                    : EpilogueBlock{2, 1};
   const long long row_items = (a.width + block.columns - 1) / block.columns * (a.conv_channels / v);
   const long long strips = a.batch * ((a.height + block.rows - 1) / block.rows);

@@ -44,9 +44,9 @@ struct EpilogueBlocking {
 };
 
 // The blocking compiled for a request: rounded down to one that is.
-inline EpilogueBlock compiled_epilogue_block(int rows, int columns) {
-  const int x = columns >= 2 ? 2 : 1;
-  return {rows >= 4 && x == 1 ? 4 : rows >= 2 ? 2 : 1, x};
+inline EpilogueBlock compiled_epilogue_block(const EpilogueBlock& asked) {
+  const int x = asked.columns >= 2 ? 2 : 1;
+  return {asked.rows >= 4 && x == 1 ? 4 : asked.rows >= 2 ? 2 : 1, x};
 }
 
 // The blocking launches use: the default, or GPEN_EPILOGUE_ROWS=blur,plain

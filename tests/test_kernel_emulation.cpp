@@ -83,12 +83,12 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
 TEST(EpilogueKernelEmulation, LauncherBlockingAndLimits) {
   using gpen::cuda::compiled_epilogue_block;
   const auto same = [](EpilogueBlock a, EpilogueBlock b) { return a.rows == b.rows && a.columns == b.columns; };
-  EXPECT_TRUE(same(compiled_epilogue_block(2, 1), {2, 1}));
-  EXPECT_TRUE(same(compiled_epilogue_block(3, 1), {2, 1}));
-  EXPECT_TRUE(same(compiled_epilogue_block(8, 1), {4, 1}));
-  EXPECT_TRUE(same(compiled_epilogue_block(4, 2), {2, 2}));
-  EXPECT_TRUE(same(compiled_epilogue_block(1, 3), {1, 2}));
-  EXPECT_TRUE(same(compiled_epilogue_block(0, 0), {1, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block({2, 1}), {2, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block({3, 1}), {2, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block({8, 1}), {4, 1}));
+  EXPECT_TRUE(same(compiled_epilogue_block({4, 2}), {2, 2}));
+  EXPECT_TRUE(same(compiled_epilogue_block({1, 3}), {1, 2}));
+  EXPECT_TRUE(same(compiled_epilogue_block({0, 0}), {1, 1}));
 
   gpen::cuda::EpilogueKernelArgs a;
   a.type = gpen::cuda::ElementType::F16;
