@@ -86,7 +86,7 @@ const char* dispatch_typed(const ToRgbKernelArgs& a, Launch&& launch) {
   constexpr int V = 16 / sizeof(T);
   constexpr int kThreads = 256;
   const int groups = a.channels / V;
-  const int lanes = std::min(groups, 32);
+  const int lanes = to_rgb_lanes(groups);
   const long long plane = a.height * a.width;
   if (plane == 0 || a.batch == 0) return "";
   if (a.batch > 65535) return "to_rgb kernel: batch too large";

@@ -20,6 +20,10 @@ struct ToRgbKernelArgs {
   void* stream = nullptr;         // cudaStream_t
 };
 
+// The lanes that share a pixel with `groups` 16-byte packets: one a packet,
+// at most a warp.
+inline int to_rgb_lanes(int groups) { return groups < 32 ? groups : 32; }
+
 // Whether the kernel takes `channels` channels of 2- or 4-byte elements:
 // whole 16-byte packets whose count per pixel a power-of-two group of lanes
 // (at most a warp) divides.
@@ -28,7 +32,7 @@ inline bool to_rgb_kernel_applies(int channels, int element_size) {
   const int v = 16 / element_size;
   if (channels <= 0 || channels % v != 0) return false;
   const int groups = channels / v;
-  const int lanes = groups < 32 ? groups : 32;
+  const int lanes = to_rgb_lanes(groups);
   return (lanes & (lanes - 1)) == 0 && groups % lanes == 0;
 }
 
