@@ -71,7 +71,6 @@ class FaceEnhancer {
   // enhance_aligned.
   torch::Tensor enhance_crops(const torch::Tensor& crops);
 
-
  private:
   torch::Tensor run_network(const torch::Tensor& inputs);
   torch::Tensor forward(const torch::Tensor& inputs);
