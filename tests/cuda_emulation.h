@@ -88,21 +88,31 @@ inline float __shfl_xor_sync(unsigned /*mask: all lanes*/, float value, int lane
   return cuda_emulation::current_warp->exchange(threadIdx.x % 32, value, static_cast<unsigned>(lane_mask));
 }
 
+namespace cuda_emulation {
+
+// Calls visit(index) for every index of `extent`, x fastest, as CUDA numbers
+// blocks and threads.
+template <typename Visit>
+void for_each_index(dim3 extent, Visit&& visit) {
+  for (unsigned z = 0; z < extent.z; ++z)
+    for (unsigned y = 0; y < extent.y; ++y)
+      for (unsigned x = 0; x < extent.x; ++x) visit(dim3(x, y, z));
+}
+
+}  // namespace cuda_emulation
+
 // Runs kernel(args...) for every thread of grid x block, one after the other.
 template <typename... Params, typename... Args>
 void emulate_launch(void (*kernel)(Params...), dim3 grid, dim3 block, const Args&... args) {
   gridDim = grid;
   blockDim = block;
-  for (unsigned bz = 0; bz < grid.z; ++bz)
-    for (unsigned by = 0; by < grid.y; ++by)
-      for (unsigned bx = 0; bx < grid.x; ++bx)
-        for (unsigned tz = 0; tz < block.z; ++tz)
-          for (unsigned ty = 0; ty < block.y; ++ty)
-            for (unsigned tx = 0; tx < block.x; ++tx) {
-              blockIdx = dim3(bx, by, bz);
-              threadIdx = dim3(tx, ty, tz);
-              kernel(args...);
-            }
+  cuda_emulation::for_each_index(grid, [&](dim3 b) {
+    blockIdx = b;
+    cuda_emulation::for_each_index(block, [&](dim3 t) {
+      threadIdx = t;
+      kernel(args...);
+    });
+  });
 }
 
 // Runs kernel(args...) for every thread of grid x block (one-dimensional
@@ -119,15 +129,14 @@ void emulate_launch_warps(void (*kernel)(Params...), dim3 grid, dim3 block, cons
       gridDim = grid;
       blockDim = block;
       std::size_t next = 0;
-      for (unsigned bz = 0; bz < grid.z; ++bz)
-        for (unsigned by = 0; by < grid.y; ++by)
-          for (unsigned bx = 0; bx < grid.x; ++bx)
-            for (unsigned w = 0; w < warps_per_block; ++w) {
-              blockIdx = dim3(bx, by, bz);
-              threadIdx = dim3(w * 32 + lane);
-              cuda_emulation::current_warp = &warps[next++];
-              kernel(args...);
-            }
+      cuda_emulation::for_each_index(grid, [&](dim3 b) {
+        blockIdx = b;
+        for (unsigned w = 0; w < warps_per_block; ++w) {
+          threadIdx = dim3(w * 32 + lane);
+          cuda_emulation::current_warp = &warps[next++];
+          kernel(args...);
+        }
+      });
     });
   for (auto& lane : lanes) lane.join();
 }

@@ -27,7 +27,7 @@
 #include "gpen_config.h"
 #include "gpen_generator.h"
 #include "pixel_transfer.h"
-#include "psnr.h"
+#include "tensor_closeness.h"
 
 namespace {
 
@@ -37,11 +37,6 @@ const std::string kDir = std::string(GPEN_TEST_DATA_DIR) + "/gpen-64/";
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
 
 const torch::Device kCuda(torch::kCUDA, 0);
-
-double relative_max_diff(const torch::Tensor& ref, const torch::Tensor& out) {
-  const auto r = ref.to(torch::kCPU, torch::kFloat), o = out.to(torch::kCPU, torch::kFloat);
-  return (r - o).abs().max().item<double>() / r.abs().max().item<double>();
-}
 
 // fp32 that is fp32: cuDNN would otherwise run fp32 convolutions as TF32.
 class NoTf32 {

@@ -14,7 +14,7 @@
 #include "gpen_config.h"
 #include "gpen_flops.h"
 #include "gpen_generator.h"
-#include "psnr.h"
+#include "tensor_closeness.h"
 
 namespace {
 

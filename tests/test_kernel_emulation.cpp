@@ -15,17 +15,13 @@
 #include "epilogue_cases.h"
 #include "fused_epilogue.h"
 #include "fused_to_rgb.h"
+#include "tensor_closeness.h"
 #include "upfirdn.h"
 
 namespace {
 
 using gpen::cuda::EpilogueBlock;
 using gpen::cuda::EpilogueBlocking;
-
-double relative_max_diff(const torch::Tensor& ref, const torch::Tensor& out) {
-  const auto r = ref.to(torch::kFloat), o = out.to(torch::kFloat);
-  return (r - o).abs().max().item<double>() / r.abs().max().item<double>();
-}
 
 // The kernel the launcher picks for `in`, run on the CPU with the launcher's
 // grid, or with a small one (one block of 32 threads by two strips: every
