@@ -38,6 +38,7 @@
 #include "face_enhancer.h"
 #include "frame_restorer.h"
 #include "gstgpendetectorprops.h"
+#include "gstgpenevents.h"
 #include "gstgpenfaces.h"
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
@@ -1095,4 +1096,5 @@ static void gst_gpen_enhance_init(GstGpenEnhance* self) {
   gst_video_info_init(&self->priv->info);
   // Frames are enhanced in the buffers they arrive in.
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gpen_transform_flush_unforwardable_events(GST_BASE_TRANSFORM(self));
 }

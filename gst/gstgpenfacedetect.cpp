@@ -19,6 +19,7 @@
 #include "cpu_tensor_cache.h"
 #include "face_detector.h"
 #include "gstgpendetectorprops.h"
+#include "gstgpenevents.h"
 #include "gstgpenfaces.h"
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
@@ -207,4 +208,5 @@ static void gst_gpen_face_detect_init(GstGpenFaceDetect* self) {
   gst_video_info_init(&self->priv->info);
   // Only metas are added: the pixels are never written.
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gpen_transform_flush_unforwardable_events(GST_BASE_TRANSFORM(self));
 }

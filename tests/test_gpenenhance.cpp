@@ -419,6 +419,50 @@ GST_START_TEST(test_paused_to_ready_releases_held_frames) {
 }
 GST_END_TEST;
 
+/* A bin takes its children to READY from the sink up: the element's source
+ * pad is inactive while upstream still pushes into its sink pad. An event it
+ * cannot forward then must come back as flushing, as a buffer does, not as
+ * an error: a source upstream posts those as fatal. */
+static void check_events_meet_an_inactive_source_pad(GstHarness* h, GstBuffer* frame, const char* next_caps) {
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_copy(frame)), GST_FLOW_OK);
+  GstPad* src = gst_element_get_static_pad(h->element, "src");
+  fail_unless(gst_pad_set_active(src, FALSE));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  segment.start = GST_SECOND;
+  // Sticky events wait on the harness's pad and go with the next buffer.
+  gst_harness_push_event(h, gst_event_new_segment(&segment));
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_copy(frame)), GST_FLOW_FLUSHING);
+  gst_harness_set_src_caps_str(h, next_caps);
+  fail_unless_equals_int(gst_harness_push(h, gst_buffer_copy(frame)), GST_FLOW_FLUSHING);
+  gst_object_unref(src);
+  gst_buffer_unref(frame);
+  gst_harness_teardown(h);
+}
+
+GST_START_TEST(test_events_meet_an_inactive_source_pad) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  check_events_meet_an_inactive_source_pad(make_harness(1), make_frame(face, "RGB"),
+                                           caps_string("RGB", 64, 64, 30).c_str());
+  GstHarness* detect = gst_harness_new("gpenfacedetect");
+  gst_harness_set_src_caps_str(detect, caps_string("RGB", 64, 64).c_str());
+  check_events_meet_an_inactive_source_pad(detect, make_frame(face, "RGB"), caps_string("RGB", 64, 64, 30).c_str());
+}
+GST_END_TEST;
+
+/* A caps event that fails for a reason of its own stays not-negotiated. */
+GST_START_TEST(test_refused_caps_are_not_negotiated) {
+  GstHarness* h = make_harness(1);
+  gst_harness_set_sink_caps_str(h, caps_string("BGR", 64, 64).c_str());
+  gst_harness_set_src_caps_str(h, caps_string("RGB", 32, 32).c_str());
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  cv::Mat small;
+  cv::resize(face, small, cv::Size(32, 32));
+  fail_unless_equals_int(gst_harness_push(h, make_frame(small, "RGB")), GST_FLOW_NOT_NEGOTIATED);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_missing_model_is_an_error) {
   const std::string text = start_error(make_element(1, "/nonexistent/GPEN-BFR-512.pth"));
   fail_unless(text.find("/nonexistent/GPEN-BFR-512.pth") != std::string::npos, "%s", text.c_str());
@@ -1270,6 +1314,8 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_properties);
   tcase_add_test(tc, test_propose_allocation_asks_for_a_batch);
   tcase_add_test(tc, test_paused_to_ready_releases_held_frames);
+  tcase_add_test(tc, test_events_meet_an_inactive_source_pad);
+  tcase_add_test(tc, test_refused_caps_are_not_negotiated);
   tcase_add_test(tc, test_missing_model_is_an_error);
   tcase_add_test(tc, test_corrupt_model_is_an_error);
   tcase_add_test(tc, test_wrong_kind_of_model_is_an_error);
