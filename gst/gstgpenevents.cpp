@@ -9,13 +9,9 @@ static gboolean src_pad_flushing(GstBaseTransform* trans) {
 
 static GstFlowReturn gpen_transform_sink_pad_event(GstPad* /*pad*/, GstObject* parent, GstEvent* event) {
   GstBaseTransform* trans = GST_BASE_TRANSFORM(parent);
-  GstBaseTransformClass* klass = GST_BASE_TRANSFORM_GET_CLASS(trans);
   const GstEventType type = GST_EVENT_TYPE(event);
-  if (!klass->sink_event) {
-    gst_event_unref(event);
-    return GST_FLOW_OK;
-  }
-  if (klass->sink_event(trans, event)) return GST_FLOW_OK;
+  // GstBaseTransform's class_init sets sink_event; both elements chain up to it.
+  if (GST_BASE_TRANSFORM_GET_CLASS(trans)->sink_event(trans, event)) return GST_FLOW_OK;
   if (src_pad_flushing(trans)) return GST_FLOW_FLUSHING;
   // What the core makes of a failed event function.
   return type == GST_EVENT_CAPS ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_ERROR;
