@@ -20,6 +20,7 @@
 #   scripts/cuda-syntax-check.sh [CACHE_DIR]   # default .cuda-headers/ (ignored by git)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/nvcc-host.sh"
 cache=$(realpath -m "${1:-$root/.cuda-headers}")
 mkdir -p "$cache"
 include=$cache/usr/include
@@ -68,13 +69,7 @@ for file in $(grep -l 'GPEN_WITH_CUDA' src/*.cpp gst/*.cpp tests/*.cpp tests/str
 done
 
 echo "== kernels (nvcc 11.8)"
-host=""
-for candidate in clang++-14 g++-11; do
-  if command -v "$candidate" > /dev/null; then host=$candidate; break; fi
-done
-if [ -z "$host" ]; then
-  echo "FAILED  no host compiler nvcc 11.8 takes (apt-get install clang-14)"; exit 1
-fi
+host=$(nvcc_host_compiler) || { echo "FAILED  no host compiler for nvcc"; exit 1; }
 # The architectures of meson_options.txt's gpu_architectures default.
 archs=$(sed -n "s/^option('gpu_architectures'.*value: \[\([^]]*\)\].*/\1/p" meson_options.txt | tr -d "' " | tr ',' ' ')
 gencode=()

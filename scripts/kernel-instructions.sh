@@ -20,16 +20,13 @@
 # channels) a thread makes; the loop and setup instructions are included.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/nvcc-host.sh"
 rev=${1:-}
 cache=$(realpath -m "${2:-$root/.cuda-headers}")
 nvcc=$cache/usr/lib/nvidia-cuda-toolkit/bin/nvcc
 cuobjdump=$cache/usr/bin/cuobjdump
 [ -x "$nvcc" ] || { echo "no nvcc in $cache: run scripts/cuda-syntax-check.sh first"; exit 1; }
-host=""
-for candidate in clang++-14 g++-11; do
-  if command -v "$candidate" > /dev/null; then host=$candidate; break; fi
-done
-[ -n "$host" ] || { echo "no host compiler nvcc 11.8 takes (apt-get install clang-14)"; exit 1; }
+host=$(nvcc_host_compiler) || exit 1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
