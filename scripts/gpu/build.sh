@@ -35,14 +35,18 @@ done
 
 # 2. OpenCV: Debian's opencv4.pc names every module; write one for the
 #    modules the project uses. imgcodecs (PNG reading in the tests) is the
-#    libpng-based stand-in unless a real one was carried.
-if [ ! -e "$lib/libopencv_imgcodecs.so.406" ]; then
-  g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra "$root/scripts/gpu/png_imgcodecs.cpp" \
+#    libpng-based stand-in unless a real one was carried; the stand-in is
+#    built again when its source is newer.
+standin=$root/scripts/gpu/png_imgcodecs.cpp
+if [ ! -e "$lib/libopencv_imgcodecs.so.406" ] ||
+   { [ -e "$lib/.png_imgcodecs" ] && [ "$standin" -nt "$lib/libopencv_imgcodecs.so.406" ]; }; then
+  g++ -std=c++17 -O2 -fPIC -shared -Wall -Wextra "$standin" \
     -I"$prefix/usr/include/opencv4" -I"$prefix/usr/include/x86_64-linux-gnu/opencv4" \
     -I"$prefix/usr/include/libpng16" -L"$lib" -Wl,-rpath-link,"$lib" \
     -lopencv_core -l:libpng16.so.16 -Wl,-soname,libopencv_imgcodecs.so.406 \
     -o "$lib/libopencv_imgcodecs.so.406"
   ln -sf libopencv_imgcodecs.so.406 "$lib/libopencv_imgcodecs.so"
+  touch "$lib/.png_imgcodecs"
 fi
 cat > "$lib/pkgconfig/opencv4.pc" <<EOF
 prefix=$prefix/usr

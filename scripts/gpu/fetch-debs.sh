@@ -15,8 +15,9 @@ packages=(
   libgtest-dev
   # OpenCV: only the modules the project links (core, imgproc, objdetect) and
   # what they load. imgcodecs is left out on purpose: Debian's pulls in GDAL
-  # and about 100 other libraries (55 MiB); the tests only read PNGs, which
-  # build.sh serves with scripts/gpu/png_imgcodecs.cpp over libpng.
+  # and about 100 other libraries (55 MiB); the test data are PNGs, which
+  # build.sh serves with scripts/gpu/png_imgcodecs.cpp over libpng (the
+  # tests that need other formats skip there).
   libopencv-core406 libopencv-imgproc406 libopencv-objdetect406
   libopencv-calib3d406 libopencv-dnn406 libopencv-features2d406 libopencv-flann406
   libopencv-core-dev libopencv-imgproc-dev libopencv-objdetect-dev libopencv-imgcodecs-dev

@@ -10,11 +10,14 @@
 // returns (scripts/gpu/check-png-imgcodecs.sh compares the two on a Debian
 // machine). Anything else (other formats, reduced reads) is refused with a
 // message and an empty Mat, so a test that needs it fails instead of reading
-// other pixels.
+// other pixels; haveImageReader and haveImageWriter say so beforehand, so a
+// test that needs another format can skip.
 #include <png.h>
 
 #include <csetjmp>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -108,29 +111,55 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-}  // namespace
+// imwrite picks the encoder by the name's extension, as OpenCV's findEncoder.
+bool png_name(const String& filename) {
+  const auto dot = filename.rfind('.');
+  const String extension = dot == String::npos ? String() : filename.substr(dot + 1);
+  return extension == "png" || extension == "PNG";
+}
 
-Mat imread(const String& filename, int flags) {
+// Where libpng reads from: a file, or bytes in memory for imdecode.
+struct PngSource {
+  std::FILE* file = nullptr;
+  const unsigned char* data = nullptr;
+  std::size_t size = 0, offset = 0;
+
+  bool read(unsigned char* out, std::size_t n) {
+    if (file) return std::fread(out, 1, n, file) == n;
+    if (n > size - offset) return false;
+    std::memcpy(out, data + offset, n);
+    offset += n;
+    return true;
+  }
+};
+
+void read_from_source(png_structp png, png_bytep out, png_size_t n) {
+  if (!static_cast<PngSource*>(png_get_io_ptr(png))->read(out, n)) png_error(png, "truncated");
+}
+
+bool png_signature(PngSource& source) {
+  unsigned char signature[8] = {};
+  return source.read(signature, 8) && png_sig_cmp(signature, 0, 8) == 0;
+}
+
+// PngDecoder's reading, for imread and imdecode; `name` is for messages.
+Mat decode(PngSource& source, int flags, const String& name) {
   if (flags != IMREAD_UNCHANGED && (flags & ~(IMREAD_ANYDEPTH | IMREAD_COLOR | IMREAD_ANYCOLOR |
                                                    IMREAD_IGNORE_ORIENTATION)) != 0)
-    return refuse(filename, "flags other than COLOR, GRAYSCALE, UNCHANGED, ANYDEPTH, ANYCOLOR, IGNORE_ORIENTATION");
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
-  if (!file) return Mat();  // as OpenCV: a missing file is an empty Mat
-  unsigned char signature[8] = {};
-  if (std::fread(signature, 1, 8, file.get()) != 8 || png_sig_cmp(signature, 0, 8) != 0)
-    return refuse(filename, "not a PNG file");
+    return refuse(name, "flags other than COLOR, GRAYSCALE, UNCHANGED, ANYDEPTH, ANYCOLOR, IGNORE_ORIENTATION");
+  if (!png_signature(source)) return refuse(name, "not a PNG file");
 
   PngRead r;
   r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  if (!r.png) return refuse(filename, "libpng failed");
+  if (!r.png) return refuse(name, "libpng failed");
   r.info = png_create_info_struct(r.png);
   r.end = png_create_info_struct(r.png);
-  if (!r.info || !r.end) return refuse(filename, "libpng failed");
+  if (!r.info || !r.end) return refuse(name, "libpng failed");
 
   Mat image;
   std::vector<png_bytep> rows;
-  if (setjmp(png_jmpbuf(r.png))) return refuse(filename, "corrupt PNG");
-  png_init_io(r.png, file.get());
+  if (setjmp(png_jmpbuf(r.png))) return refuse(name, "corrupt PNG");
+  png_set_read_fn(r.png, &source, read_from_source);
   png_set_sig_bytes(r.png, 8);
   png_read_info(r.png, r.info);
   png_uint_32 width = 0, height = 0;
@@ -183,18 +212,65 @@ Mat imread(const String& filename, int flags) {
   return image;
 }
 
+}  // namespace
+
+Mat imread(const String& filename, int flags) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
+  if (!file) return Mat();  // as OpenCV: a missing file is an empty Mat
+  PngSource source;
+  source.file = file.get();
+  return decode(source, flags, filename);
+}
+
+// What the tests ask before they use a format: OpenCV reads the file's
+// signature for a reader and the name's extension for a writer.
+bool haveImageReader(const String& filename) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
+  if (!file) return false;
+  PngSource source;
+  source.file = file.get();
+  return png_signature(source);
+}
+
+bool haveImageWriter(const String& filename) { return png_name(filename); }
+
+// A PNG in memory (what Debian's LibTorch's OpenCV modules link besides
+// imread; the tests never call it).
+Mat imdecode(InputArray buf, int flags) {
+  const Mat bytes = buf.getMat();
+  if (bytes.empty() || !bytes.isContinuous() || bytes.depth() != CV_8U) return Mat();
+  PngSource source;
+  source.data = bytes.ptr();
+  source.size = bytes.total() * bytes.elemSize();
+  return decode(source, flags, "<buffer>");
+}
+
+Mat imdecode(InputArray buf, int flags, Mat* dst) {
+  Mat image = imdecode(buf, flags);
+  if (dst) {
+    *dst = image;
+    return *dst;
+  }
+  return image;
+}
+
 // 8- or 16-bit images of 1, 3 (BGR) or 4 (BGRA) channels to a .png file, as
-// PngEncoder writes them; other formats and parameters are refused.
+// PngEncoder writes them; other formats are refused, and so are the PNG
+// parameters that would change the file other than its compression level.
+// Parameters for other formats are ignored, as PngEncoder ignores them (a
+// program that asks for JPEG quality 85 writes the same PNG with OpenCV).
 bool imwrite(const String& filename, InputArray img, const std::vector<int>& params) {
   const auto fail = [&](const char* why) {
     std::fprintf(stderr, "png_imgcodecs: cannot write %s: %s\n", filename.c_str(), why);
     return false;
   };
-  const auto dot = filename.rfind('.');
-  const String extension = dot == String::npos ? String() : filename.substr(dot + 1);
-  if (extension != "png" && extension != "PNG") return fail("only PNG files can be written here");
-  for (std::size_t i = 0; i + 1 < params.size(); i += 2)
-    if (params[i] != IMWRITE_PNG_COMPRESSION) return fail("parameters other than IMWRITE_PNG_COMPRESSION");
+  if (!png_name(filename)) return fail("only PNG files can be written here");
+  int level = 1;  // PngEncoder's default (Z_BEST_SPEED)
+  for (std::size_t i = 0; i + 1 < params.size(); i += 2) {
+    if (params[i] == IMWRITE_PNG_STRATEGY || params[i] == IMWRITE_PNG_BILEVEL)
+      return fail("IMWRITE_PNG_STRATEGY and IMWRITE_PNG_BILEVEL are not supported here");
+    if (params[i] == IMWRITE_PNG_COMPRESSION) level = params[i + 1];
+  }
   const Mat image = img.getMat();
   const int channels = image.channels();
   if (image.empty() || (image.depth() != CV_8U && image.depth() != CV_16U) ||
@@ -211,8 +287,6 @@ bool imwrite(const String& filename, InputArray img, const std::vector<int>& par
   std::vector<png_bytep> rows(static_cast<std::size_t>(image.rows));
   if (setjmp(png_jmpbuf(w.png))) return fail("libpng failed");
   png_init_io(w.png, file.get());
-  int level = 1;  // PngEncoder's default (Z_BEST_SPEED)
-  for (std::size_t i = 0; i + 1 < params.size(); i += 2) level = params[i + 1];
   png_set_compression_level(w.png, level);
   const int color_type = channels == 1 ? PNG_COLOR_TYPE_GRAY
                          : channels == 3 ? PNG_COLOR_TYPE_RGB
