@@ -10,7 +10,9 @@
 #
 # Environment: GPEN_DEPS (prefix to unpack into, default /tmp/gpen-deps),
 # PYTHON (default python3, the one whose torch to build against),
-# NINJA_TARGETS (default: everything).
+# LIBTORCH_PREFIX and LIBTORCH_CXX11_ABI (0 or 1: another LibTorch instead
+# of the wheel's; scripts/gpu/rehearse.sh), NINJA_TARGETS (default:
+# everything).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 debs=$(cd "${1:?usage: build.sh DEBS_DIR [BUILD_DIR] [-- meson options]}" && pwd)
@@ -68,8 +70,13 @@ EOF
 chmod +x "$prefix/bin/pkg-config"
 
 # 4. Configure against the wheel's LibTorch, in its C++ ABI, and build.
-torch=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
-abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+if [ -n "${LIBTORCH_PREFIX:-}" ]; then
+  torch=$LIBTORCH_PREFIX
+  abi=${LIBTORCH_CXX11_ABI:-1}
+else
+  torch=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+  abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+fi
 link_dirs="$lib:$lib/blas:$lib/lapack:$prefix/lib/x86_64-linux-gnu"
 export PKG_CONFIG="$prefix/bin/pkg-config"
 export PKG_CONFIG_LIBDIR="$lib/pkgconfig:$prefix/usr/share/pkgconfig"
