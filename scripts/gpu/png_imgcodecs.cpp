@@ -1,9 +1,11 @@
-// cv::imread and cv::imwrite for PNG files only, over libpng: what the test
-// suite, the examples and the tools need of
-// OpenCV's imgcodecs, for a machine that cannot carry Debian's
+// cv::imread, cv::imdecode and cv::imwrite for PNG only, over libpng: what
+// the test suite, the examples and the tools need of OpenCV's imgcodecs (and
+// what Debian's LibTorch's OpenCV modules bind at load time, for
+// scripts/gpu/rehearse.sh), for a machine that cannot carry Debian's
 // libopencv-imgcodecs406 (it links GDAL and about 100 other libraries, 55 MiB
 // of packages). scripts/gpu/build.sh builds it as libopencv_imgcodecs.so.406
-// only when that library is missing; it is never part of the project's build.
+// when that library is missing (and again when this file is newer); it is
+// never part of the project's build.
 //
 // It follows OpenCV 4.6's imread type rules, PngDecoder's libpng
 // transformations and its EXIF orientation, so the pixels are the ones OpenCV
