@@ -27,6 +27,20 @@ bool png_haveImageReader(const String& filename);
 bool png_haveImageWriter(const String& filename);
 }
 
+namespace {
+
+bool equal(const cv::Mat& a, const cv::Mat& b) {
+  return !a.empty() && a.type() == b.type() && a.size() == b.size() &&
+         cv::norm(a, b, cv::NORM_INF) == 0;
+}
+
+std::vector<uchar> bytes_of(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: check_png_imgcodecs SCRATCH_DIR [PNG...]\n");
@@ -46,9 +60,7 @@ int main(int argc, char** argv) {
     for (const std::vector<int>& params : {std::vector<int>{cv::IMWRITE_PNG_COMPRESSION, 3},
                                            std::vector<int>{cv::IMWRITE_JPEG_QUALITY, 85}}) {
       const bool wrote = cv::png_imwrite(written, m, params);
-      const cv::Mat back = cv::imread(written, cv::IMREAD_UNCHANGED);
-      const bool same = wrote && back.type() == m.type() && back.size() == m.size() &&
-                        cv::norm(back, m, cv::NORM_INF) == 0;
+      const bool same = wrote && equal(cv::imread(written, cv::IMREAD_UNCHANGED), m);
       std::printf("%-4s %s (written, parameter %d)\n", same ? "same" : "DIFF", written.c_str(),
                   params[0]);
       different += !same;
@@ -75,13 +87,8 @@ int main(int argc, char** argv) {
     std::printf("%-4s haveImageWriter(%s)\n", same ? "same" : "DIFF", name.c_str());
     different += !same;
   }
-  const auto equal = [](const cv::Mat& a, const cv::Mat& b) {
-    return !a.empty() && a.type() == b.type() && a.size() == b.size() &&
-           cv::norm(a, b, cv::NORM_INF) == 0;
-  };
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    const std::vector<uchar> bytes{std::istreambuf_iterator<char>(in), {}};
+    const std::vector<uchar> bytes = bytes_of(file);
     for (const int flags : std::initializer_list<int>{
              cv::IMREAD_UNCHANGED, cv::IMREAD_GRAYSCALE, cv::IMREAD_COLOR,
              cv::IMREAD_ANYDEPTH | cv::IMREAD_COLOR, cv::IMREAD_ANYCOLOR,
@@ -99,8 +106,7 @@ int main(int argc, char** argv) {
     }
   }
   // A truncated PNG in memory is an empty Mat, as with OpenCV.
-  std::ifstream in(files.front(), std::ios::binary);
-  std::vector<uchar> truncated{std::istreambuf_iterator<char>(in), {}};
+  std::vector<uchar> truncated = bytes_of(files.front());
   truncated.resize(truncated.size() / 2);
   const bool refused = cv::png_imdecode(truncated, cv::IMREAD_COLOR).empty() &&
                        cv::imdecode(truncated, cv::IMREAD_COLOR).empty();
