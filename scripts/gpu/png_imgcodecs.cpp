@@ -122,12 +122,18 @@ bool png_name(const String& filename) {
 
 // Where libpng reads from: a file, or bytes in memory for imdecode.
 struct PngSource {
-  std::FILE* file = nullptr;
+  std::unique_ptr<std::FILE, FileCloser> file;
   const unsigned char* data = nullptr;
   std::size_t size = 0, offset = 0;
 
+  static PngSource open(const String& filename) {
+    PngSource source;
+    source.file.reset(std::fopen(filename.c_str(), "rb"));
+    return source;
+  }
+
   bool read(unsigned char* out, std::size_t n) {
-    if (file) return std::fread(out, 1, n, file) == n;
+    if (file) return std::fread(out, 1, n, file.get()) == n;
     if (n > size - offset) return false;
     std::memcpy(out, data + offset, n);
     offset += n;
@@ -217,21 +223,16 @@ Mat decode(PngSource& source, int flags, const String& name) {
 }  // namespace
 
 Mat imread(const String& filename, int flags) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
-  if (!file) return Mat();  // as OpenCV: a missing file is an empty Mat
-  PngSource source;
-  source.file = file.get();
+  PngSource source = PngSource::open(filename);
+  if (!source.file) return Mat();  // as OpenCV: a missing file is an empty Mat
   return decode(source, flags, filename);
 }
 
 // What the tests ask before they use a format: OpenCV reads the file's
 // signature for a reader and the name's extension for a writer.
 bool haveImageReader(const String& filename) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(filename.c_str(), "rb"));
-  if (!file) return false;
-  PngSource source;
-  source.file = file.get();
-  return png_signature(source);
+  PngSource source = PngSource::open(filename);
+  return source.file && png_signature(source);
 }
 
 bool haveImageWriter(const String& filename) { return png_name(filename); }
@@ -248,11 +249,8 @@ Mat imdecode(InputArray buf, int flags) {
 }
 
 Mat imdecode(InputArray buf, int flags, Mat* dst) {
-  Mat image = imdecode(buf, flags);
-  if (dst) {
-    *dst = image;
-    return *dst;
-  }
+  const Mat image = imdecode(buf, flags);
+  if (dst) *dst = image;  // shares the pixels, as OpenCV's returned Mat does
   return image;
 }
 
