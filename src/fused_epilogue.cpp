@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "fused_to_rgb.h"
 #include "kernel_tensor_checks.h"
 
 #ifdef GPEN_WITH_CUDA_KERNELS
@@ -31,13 +32,12 @@ EpilogueOutputs with_aten(const EpilogueInputs& in) {
   }
   if (in.activate) v = torch::leaky_relu(v + in.bias.view({1, -1, 1, 1}), 0.2) * std::sqrt(2.0);
   EpilogueOutputs out;
-  if (in.next_scale.defined()) {
-    out.scaled = (v * in.next_scale.view({batch, -1, 1, 1})).to(dtype).contiguous(kChannelsLast);
-    if (in.want_plain) out.plain = v.to(dtype).contiguous(kChannelsLast);
-  } else {
-    out.scaled = v.to(dtype).contiguous(kChannelsLast);
-    if (in.want_plain) out.plain = out.scaled;
-  }
+  if (in.want_plain || !in.next_scale.defined()) out.plain = v.to(dtype).contiguous(kChannelsLast);
+  if (in.want_scaled)
+    out.scaled = in.next_scale.defined()
+                     ? (v * in.next_scale.view({batch, -1, 1, 1})).to(dtype).contiguous(kChannelsLast)
+                     : out.plain;
+  if (!in.want_plain) out.plain = torch::Tensor();
   return out;
 }
 
@@ -47,8 +47,22 @@ const float* float_pointer(const torch::Tensor& t) {
   return t.defined() ? t.data_ptr<float>() : nullptr;
 }
 
+// fp32, contiguous and 16-byte aligned (a view into a larger tensor may not
+// be; a copy is), so that the kernel loads per-channel values as float4.
 torch::Tensor contiguous_float(const torch::Tensor& t) {
-  return t.defined() ? t.to(torch::kFloat).contiguous() : t;
+  if (!t.defined()) return t;
+  const auto c = t.to(torch::kFloat).contiguous();
+  return data_aligned(c, 16) ? c : c.clone();
+}
+
+// Whether this call folds to_rgb into the CUDA kernel.
+bool folds_to_rgb(const EpilogueInputs& in) {
+#ifdef GPEN_WITH_CUDA_KERNELS
+  return in.conv.is_cuda() && cuda::fold_to_rgb() && epilogue_kernel_folds_to_rgb(in);
+#else
+  (void)in;
+  return false;
+#endif
 }
 
 #ifdef GPEN_WITH_CUDA_KERNELS
@@ -85,6 +99,23 @@ bool epilogue_kernel_applies(const EpilogueInputs& in) {
   return image <= INT_MAX / 2;
 }
 
+bool epilogue_kernel_folds_to_rgb(const EpilogueInputs& in) {
+  if (!in.to_rgb || !epilogue_kernel_applies(in)) return false;
+  // The arguments' shapes and the activations' alignment; every other buffer
+  // is allocated here or copied to fp32 aligned (contiguous_float).
+  const auto conv = in.conv.contiguous(kChannelsLast);
+  const auto features = in.features.defined() ? in.features.contiguous(kChannelsLast) : in.features;
+  cuda::EpilogueKernelArgs a;
+  a.type = *kernel_element_type(conv.scalar_type());
+  a.conv_channels = static_cast<int>(conv.size(1));
+  a.out_channels = static_cast<int>(features.defined() && in.concat ? 2 * conv.size(1) : conv.size(1));
+  a.blur = in.blur != nullptr;
+  a.activate = in.activate;
+  a.conv = conv.data_ptr();
+  a.features = features.defined() ? features.data_ptr() : nullptr;
+  return cuda::rgb_fold_applies(a);
+}
+
 EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in) {
   const auto conv = in.conv.contiguous(kChannelsLast);
   const auto features = in.features.defined() ? in.features.contiguous(kChannelsLast) : in.features;
@@ -109,9 +140,9 @@ EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in) {
   EpilogueKernelLaunch launch;
   launch.inputs = {conv, features, out_scale, bias, next_scale};
   EpilogueOutputs& out = launch.outputs;
-  out.scaled = torch::empty({batch, out_channels, height, width}, options);
-  const bool separate_plain = in.want_plain && next_scale.defined();
-  if (separate_plain) out.plain = torch::empty_like(out.scaled);
+  if (in.want_scaled) out.scaled = torch::empty({batch, out_channels, height, width}, options);
+  const bool separate_plain = in.want_plain && (next_scale.defined() || !in.want_scaled);
+  if (separate_plain) out.plain = torch::empty({batch, out_channels, height, width}, options);
 
   cuda::EpilogueKernelArgs& a = launch.args;
   a.type = *kernel_element_type(conv.scalar_type());
@@ -133,11 +164,32 @@ EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in) {
   a.activate = in.activate;
   a.bias = in.activate ? bias.data_ptr<float>() : nullptr;
   a.next_scale = float_pointer(next_scale);
-  a.out = out.scaled.data_ptr();
+  a.out = in.want_scaled ? out.scaled.data_ptr() : nullptr;
   a.out_plain = separate_plain ? out.plain.data_ptr() : nullptr;
   TORCH_CHECK(aligned_pairs(conv) && (!features.defined() || aligned_pairs(features)),
               "fused_epilogue: misaligned input");
   if (in.want_plain && !separate_plain) out.plain = out.scaled;
+
+  if (in.to_rgb) {
+    const EpilogueToRgb& rgb = *in.to_rgb;
+    TORCH_CHECK(rgb.weight.dim() == 3 && rgb.weight.size(0) == batch && rgb.weight.size(1) == 3 &&
+                    rgb.weight.size(2) == out_channels && rgb.bias.numel() == 3,
+                "fused_epilogue: to_rgb weight ", rgb.weight.sizes(), " and bias ", rgb.bias.sizes(),
+                " do not match ", out_channels, " channels");
+    if (rgb.skip.defined())
+      TORCH_CHECK(rgb.skip.sizes() == torch::IntArrayRef({batch, 3, height, width}),
+                  "fused_epilogue: to_rgb skip ", rgb.skip.sizes(), " does not match the output");
+    const auto weight = contiguous_float(rgb.weight);
+    const auto rgb_bias = contiguous_float(rgb.bias);
+    const auto skip = contiguous_float(rgb.skip);
+    launch.inputs.insert(launch.inputs.end(), {weight, rgb_bias, skip});
+    out.rgb = torch::empty({batch, 3, height, width}, conv.options().dtype(torch::kFloat));
+    a.rgb_weight = weight.data_ptr<float>();
+    a.rgb_bias = rgb_bias.data_ptr<float>();
+    a.rgb_skip = float_pointer(skip);
+    a.rgb = out.rgb.data_ptr<float>();
+    TORCH_CHECK(cuda::rgb_fold_applies(a), "fused_epilogue: the kernel cannot fold to_rgb in here");
+  }
   return launch;
 }
 
@@ -157,13 +209,24 @@ std::string fused_epilogue_cuda_description() {
     return std::to_string(k.rows) + "x" + std::to_string(k.columns);
   };
   return "CUDA kernel, outputs per thread (rows x columns): after a blur " + block(b.blur) + ", others " +
-         block(b.plain) + " (GPEN_EPILOGUE_ROWS/COLUMNS)";
+         block(b.plain) + " (GPEN_EPILOGUE_ROWS/COLUMNS); to_rgb folded in where it can be: " +
+         (cuda::fold_to_rgb() ? "yes" : "no") + " (GPEN_FUSED_TO_RGB)";
 #else
   return "ATen ops (this build has no CUDA kernels)";
 #endif
 }
 
 EpilogueOutputs fused_epilogue(const EpilogueInputs& in) {
+  if (in.to_rgb && !folds_to_rgb(in)) {
+    // The activations, then to_rgb reading them back.
+    EpilogueInputs activations = in;
+    activations.to_rgb.reset();
+    activations.want_plain = true;
+    EpilogueOutputs out = fused_epilogue(activations);
+    out.rgb = fused_to_rgb(out.plain, in.to_rgb->weight, in.to_rgb->bias, in.to_rgb->skip);
+    if (!in.want_plain) out.plain = torch::Tensor();
+    return out;
+  }
 #ifdef GPEN_WITH_CUDA_KERNELS
   if (in.conv.is_cuda() && epilogue_kernel_applies(in)) return with_kernel(in);
 #endif

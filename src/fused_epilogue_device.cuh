@@ -4,11 +4,15 @@
 // pairs; fp32 arithmetic, one rounding. The blur's taps are kernel parameters
 // (constant memory), so its multiply-adds take them without a load.
 //
+// With to_rgb folded in, the lanes that hold one pixel's channels sum its
+// three colours by shuffles among themselves.
+//
 // Kept apart from the launcher so that tests/test_kernel_emulation.cpp can
 // compile it as host C++ (tests/cuda_emulation.h) and run every thread of a
-// launch on the CPU: the threads share nothing, so running them one after the
-// other computes what the GPU does, and the kernel's indexing is checked
-// where there is no GPU.
+// launch on the CPU: the threads share nothing but those shuffles, so running
+// them one after the other (each warp's lanes side by side when they shuffle)
+// computes what the GPU does, and the kernel's indexing is checked where
+// there is no GPU.
 #pragma once
 
 #include <algorithm>
@@ -51,12 +55,33 @@ __device__ void store_block(T* out, const float (&v)[R][X][V], int rows, int col
       if (r < rows && x < columns) store<T, V>(out + r * row_step + x * column_step, v[r][x]);
 }
 
-// Bias, activation, the unscaled copy, the next layer's scaling and the
-// stores of R x X outputs of V channels (channel `c` of `out_channels`);
-// `at` is the first's offset in the image's output, rows `row_step` apart.
+// Adds the outputs' activations (channels c .. c + V, rounded to T as a
+// stored copy holds them) dotted with to_rgb's three weight rows (`weight`:
+// [3, out_channels]) to each output's three sums.
 template <typename T, int V, int R, int X>
+__device__ void add_rgb(const float (&v)[R][X][V], const float* weight, int out_channels, int c,
+                        float (&rgb)[R][X][3]) {
+#pragma unroll
+  for (int k = 0; k < 3; ++k) {
+    float w[V];
+    load_floats<V>(weight + k * out_channels + c, w);
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+#pragma unroll
+        for (int i = 0; i < V; ++i) rgb[r][x][k] += to_float(from_float<T>(v[r][x][i])) * w[i];
+  }
+}
+
+// Bias, activation, the unscaled copy (or its part of to_rgb, kRgb), the
+// next layer's scaling and the stores of R x X outputs of V channels
+// (channel `c` of `out_channels`); `at` is the first's offset in the image's
+// output, rows `row_step` apart. `out` null: the activations are not kept.
+template <typename T, int V, int R, int X, bool kRgb>
 __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][X][V], int rows, int columns,
-                       T* out, T* out_plain, const float* next_scale, int c, int at, int row_step) {
+                       T* out, T* out_plain, const float* next_scale, const float* rgb_weight,
+                       float (&rgb)[R][X][3], int c, int at, int row_step) {
   if (a.activate) {
     float bias[V];
     load_floats<V>(a.bias + c, bias);
@@ -67,9 +92,44 @@ __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][X][V], int row
 #pragma unroll
         for (int i = 0; i < V; ++i) v[r][x][i] = activate(v[r][x][i] + bias[i]);
   }
+  if constexpr (kRgb) add_rgb<T, V, R, X>(v, rgb_weight, a.out_channels, c, rgb);
   if (out_plain != nullptr) store_block<T, V, R, X>(out_plain + at, v, rows, columns, row_step, a.out_channels);
+  if (out == nullptr) return;
   if (next_scale != nullptr) scale_block<V, R, X>(v, next_scale + c);
   store_block<T, V, R, X>(out + at, v, rows, columns, row_step, a.out_channels);
+}
+
+// to_rgb's end (kRgb): the `groups` lanes that share the block's pixels (a
+// power of two, aligned in the warp) sum their parts by shuffles among
+// themselves; then lane k of the group stores colour k of each output, with
+// bias and skip. `plane` is the image's H * W, `at` the first output's pixel.
+template <int R, int X>
+__device__ void store_rgb(const EpilogueKernelArgs& a, float (&rgb)[R][X][3], int groups, int sub,
+                          long long b, int plane, int at, int width, int rows, int columns) {
+  const unsigned lane = threadIdx.x % 32;
+  const unsigned mask = groups == 32 ? 0xffffffffu : ((1u << groups) - 1u) << (lane & ~(groups - 1u));
+  for (int offset = groups / 2; offset > 0; offset /= 2)
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+#pragma unroll
+        for (int k = 0; k < 3; ++k) rgb[r][x][k] += __shfl_xor_sync(mask, rgb[r][x][k], offset);
+#pragma unroll
+  for (int k = 0; k < 3; ++k) {
+    if (sub != k % groups) continue;
+    const long long colour = (b * 3 + k) * plane;
+    float* out = a.rgb + colour;
+    const float* skip = a.rgb_skip != nullptr ? a.rgb_skip + colour : nullptr;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int x = 0; x < X; ++x)
+        if (r < rows && x < columns) {
+          const int o = at + r * width + x;
+          out[o] = rgb[r][x][k] + a.rgb_bias[k] + (skip != nullptr ? skip[o] : 0.f);
+        }
+  }
 }
 
 // The blur's part of R x X outputs, added to v: input rows y0 - pad ..
@@ -131,9 +191,11 @@ __device__ void blur_block(const EpilogueKernelArgs& a, const T* conv, int conv_
 // At least 3 blocks of 256 threads an SM (85 registers a thread) for one or
 // two outputs a thread, 2 for more: ptxas otherwise takes registers that
 // cost occupancy (95 for 2x1 with the blur), where the kernel needs many
-// loads in flight.
-template <typename T, int V, int R, int X, bool kBlur>
-__global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel(EpilogueKernelArgs a) {
+// loads in flight. With to_rgb folded in, two outputs take 2 blocks too
+// (114 registers for 2x1 in fp16 on sm_90; held to 80 it spilled 64 bytes).
+template <typename T, int V, int R, int X, bool kBlur, bool kRgb>
+__global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 : 2)
+    fused_epilogue_kernel(EpilogueKernelArgs a) {
   const int C = a.conv_channels;
   const int groups = C / V;
   const int width = static_cast<int>(a.width), height = static_cast<int>(a.height);
@@ -152,10 +214,11 @@ __global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel
     const T* conv = static_cast<const T*>(a.conv) + b * a.conv_height * conv_row;
     const T* features =
         a.features != nullptr ? static_cast<const T*>(a.features) + b * a.height * features_row : nullptr;
-    T* out = static_cast<T*>(a.out) + b * a.height * out_row;
+    T* out = a.out != nullptr ? static_cast<T*>(a.out) + b * a.height * out_row : nullptr;
     T* out_plain = a.out_plain != nullptr ? static_cast<T*>(a.out_plain) + b * a.height * out_row : nullptr;
     const float* out_scale = a.out_scale != nullptr ? a.out_scale + b * C : nullptr;
     const float* next_scale = a.next_scale != nullptr ? a.next_scale + b * a.out_channels : nullptr;
+    const float* rgb_weight = kRgb ? a.rgb_weight + b * 3 * a.out_channels : nullptr;
 
     for (int item = blockIdx.x * blockDim.x + threadIdx.x; item < row_items; item += gridDim.x * blockDim.x) {
       const int block = item / groups;
@@ -200,8 +263,16 @@ __global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel
             for (int i = 0; i < V; ++i) v[r][x][i] += a.noise_weight * f[i];
           }
       }
+      float rgb[R][X][3];
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int x = 0; x < X; ++x)
+#pragma unroll
+          for (int k = 0; k < 3; ++k) rgb[r][x][k] = 0.f;
       const int out_at = y0 * out_row + x0 * a.out_channels;
-      finish<T, V, R, X>(a, v, rows, columns, out, out_plain, next_scale, c, out_at + c, out_row);
+      finish<T, V, R, X, kRgb>(a, v, rows, columns, out, out_plain, next_scale, rgb_weight, rgb, c, out_at + c,
+                               out_row);
 
       if (features != nullptr && a.concat) {
         // The same channels of the features' half: noise_weight * features.
@@ -213,49 +284,53 @@ __global__ void __launch_bounds__(256, R * X <= 2 ? 3 : 2) fused_epilogue_kernel
 #pragma unroll
             for (int i = 0; i < V; ++i) v[r][x][i] *= a.noise_weight;
           }
-        finish<T, V, R, X>(a, v, rows, columns, out, out_plain, next_scale, C + c, out_at + C + c, out_row);
+        finish<T, V, R, X, kRgb>(a, v, rows, columns, out, out_plain, next_scale, rgb_weight, rgb, C + c,
+                                 out_at + C + c, out_row);
       }
+      if constexpr (kRgb)
+        store_rgb<R, X>(a, rgb, groups, c / V, b, height * width, y0 * width + x0, width, rows, columns);
     }
   }
 }
 
-inline bool aligned(const void* p, int bytes) {
-  return reinterpret_cast<unsigned long long>(p) % static_cast<unsigned long long>(bytes) == 0;
-}
-
 using Kernel = void (*)(EpilogueKernelArgs);
 
+// The variants a launch picks from: after a blur, plain, or plain with
+// to_rgb folded in (never after a blur: GPEN's to_rgb follows the plain
+// convolution of each level).
+enum class Variant { kBlur, kPlain, kRgb };
+
 template <typename T, int V, int R, int X>
-Kernel pick_kernel(bool blur) {
-  return blur ? fused_epilogue_kernel<T, V, R, X, true> : fused_epilogue_kernel<T, V, R, X, false>;
+Kernel pick_kernel(Variant variant) {
+  switch (variant) {
+    case Variant::kBlur: return fused_epilogue_kernel<T, V, R, X, true, false>;
+    case Variant::kRgb:
+      if constexpr (sizeof(T) * V == 16) return fused_epilogue_kernel<T, V, R, X, false, true>;
+      break;  // pairs never fold (rgb_fold_applies)
+    case Variant::kPlain: break;
+  }
+  return fused_epilogue_kernel<T, V, R, X, false, false>;
 }
 
 template <typename T, int V>
-Kernel pick_block(bool blur, EpilogueBlock block) {
-  if (block.columns == 2) return block.rows == 1 ? pick_kernel<T, V, 1, 2>(blur) : pick_kernel<T, V, 2, 2>(blur);
+Kernel pick_block(Variant variant, EpilogueBlock block) {
+  if (block.columns == 2)
+    return block.rows == 1 ? pick_kernel<T, V, 1, 2>(variant) : pick_kernel<T, V, 2, 2>(variant);
   switch (block.rows) {
-    case 1: return pick_kernel<T, V, 1, 1>(blur);
-    case 2: return pick_kernel<T, V, 2, 1>(blur);
-    default: return pick_kernel<T, V, 4, 1>(blur);
+    case 1: return pick_kernel<T, V, 1, 1>(variant);
+    case 2: return pick_kernel<T, V, 2, 1>(variant);
+    default: return pick_kernel<T, V, 4, 1>(variant);
   }
-}
-
-// 16-byte packets when every channel count and buffer allows them.
-template <typename T>
-bool wide_packets(const EpilogueKernelArgs& a) {
-  constexpr int kWide = 16 / sizeof(T);
-  return a.conv_channels % kWide == 0 && a.out_channels % kWide == 0 && aligned(a.conv, 16) &&
-         aligned(a.out, 16) && (a.features == nullptr || aligned(a.features, 16)) &&
-         (a.out_plain == nullptr || aligned(a.out_plain, 16)) &&
-         (a.out_scale == nullptr || aligned(a.out_scale, 16)) && (a.bias == nullptr || aligned(a.bias, 16)) &&
-         (a.next_scale == nullptr || aligned(a.next_scale, 16));
 }
 
 template <typename T, class Launch>
 const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& blocking, Launch&& launch) {
   constexpr int kThreads = 256;
   constexpr int kWide = 16 / sizeof(T);
-  const bool wide = wide_packets<T>(a);
+  const bool wide = epilogue_wide_packets(a);
+  const bool rgb = a.rgb_weight != nullptr;
+  if (rgb && (!rgb_fold_applies(a) || a.rgb == nullptr || a.rgb_bias == nullptr))
+    return "fused_epilogue: cannot fold to_rgb into these arguments";
   const int v = wide ? kWide : 2;
   const EpilogueBlock block = wide ? compiled_epilogue_block(a.blur ? blocking.blur : blocking.plain)
                                    : EpilogueBlock{2, 1};
@@ -267,10 +342,12 @@ const char* dispatch_typed(const EpilogueKernelArgs& a, const EpilogueBlocking& 
       std::max(a.conv_height * a.conv_width * a.conv_channels, a.height * a.width * a.out_channels);
   if (row_items > INT_MAX / 2 || strips > INT_MAX / 2 || image_elements > INT_MAX / 2)
     return "fused_epilogue: tensor too large";
+  if (!rgb && a.out == nullptr && a.out_plain == nullptr) return "fused_epilogue: no output";
   const dim3 grid(static_cast<unsigned>(std::min<long long>((row_items + kThreads - 1) / kThreads, 1024)),
                   static_cast<unsigned>(std::min<long long>(strips, 65535)));
   // Pairs (channel counts GPEN does not have) keep one blocking: fewer kernels to compile.
-  const Kernel kernel = wide ? pick_block<T, kWide>(a.blur, block) : pick_kernel<T, 2, 2, 1>(a.blur);
+  const Variant variant = rgb ? Variant::kRgb : a.blur ? Variant::kBlur : Variant::kPlain;
+  const Kernel kernel = wide ? pick_block<T, kWide>(variant, block) : pick_kernel<T, 2, 2, 1>(variant);
   return launch(kernel, grid, dim3(kThreads));
 }
 

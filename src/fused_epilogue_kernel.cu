@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "fused_epilogue_device.cuh"
 
@@ -20,6 +21,14 @@ const EpilogueBlocking& epilogue_blocking() {
     return b;
   }();
   return blocking;
+}
+
+bool fold_to_rgb() {
+  static const bool fold = [] {
+    const char* text = std::getenv("GPEN_FUSED_TO_RGB");
+    return text == nullptr || std::strcmp(text, "0") != 0;
+  }();
+  return fold;
 }
 
 const char* launch_fused_epilogue(const EpilogueKernelArgs& args, const EpilogueBlocking& blocking) {

@@ -25,10 +25,41 @@ struct EpilogueKernelArgs {
   bool activate = true;               // bias, leaky ReLU and gain; else a linear filter
   const float* bias = nullptr;        // [out_channels], when activating
   const float* next_scale = nullptr;  // [B, out_channels] or null
-  void* out = nullptr;                // [B, H, W, out_channels]
+  void* out = nullptr;                // [B, H, W, out_channels], or null (only `rgb` wanted)
   void* out_plain = nullptr;          // same, unscaled, or null
+  // to_rgb folded in (rgb_fold_applies): the unscaled activations, rounded
+  // as `out_plain` holds them, dotted with each face's three weight rows,
+  // plus bias and skip, so that they need not be stored and read back.
+  const float* rgb_weight = nullptr;  // [B, 3, out_channels], or null: no to_rgb
+  const float* rgb_bias = nullptr;    // [3]
+  const float* rgb_skip = nullptr;    // [B, 3, H, W], the upsampled RGB so far, or null
+  float* rgb = nullptr;               // [B, 3, H, W]
   void* stream = nullptr;             // cudaStream_t
 };
+
+inline bool aligned_to(const void* p, unsigned bytes) {
+  return reinterpret_cast<std::uintptr_t>(p) % bytes == 0;
+}
+
+// Whether every channel count and buffer allows 16-byte packets (else the
+// kernel reads channel pairs).
+inline bool epilogue_wide_packets(const EpilogueKernelArgs& a) {
+  const int wide = a.type == ElementType::F32 ? 4 : 8;
+  const auto ok = [](const void* p) { return p == nullptr || aligned_to(p, 16); };
+  return a.conv_channels % wide == 0 && a.out_channels % wide == 0 && ok(a.conv) && ok(a.out) &&
+         ok(a.features) && ok(a.out_plain) && ok(a.out_scale) && ok(a.bias) && ok(a.next_scale) &&
+         ok(a.rgb_weight);
+}
+
+// Whether the kernel can fold to_rgb into `a` (its rgb_* unset or not): 16-byte
+// packets, no blur, activation, and each pixel's packets of the convolution's
+// channels held by a power-of-two group of at most a warp's lanes, which sum
+// by shuffles (GPEN-512's three largest levels in fp16, two in fp32).
+inline bool rgb_fold_applies(const EpilogueKernelArgs& a) {
+  if (a.blur || !a.activate || !epilogue_wide_packets(a)) return false;
+  const int groups = a.conv_channels / (a.type == ElementType::F32 ? 4 : 8);
+  return groups > 0 && groups <= 32 && (groups & (groups - 1)) == 0;
+}
 
 // Outputs per thread: R rows by X columns. The blur reads (R + 3) x (X + 3)
 // input packets for R x X outputs, so it gains from more of them; elsewhere
@@ -52,6 +83,10 @@ inline EpilogueBlock compiled_epilogue_block(const EpilogueBlock& asked) {
 // The blocking launches use: the default, or GPEN_EPILOGUE_ROWS=blur,plain
 // and GPEN_EPILOGUE_COLUMNS=blur,plain (a tuning aid), read once.
 const EpilogueBlocking& epilogue_blocking();
+
+// Whether fused_epilogue folds to_rgb into the kernel where it can: yes,
+// unless GPEN_FUSED_TO_RGB=0 (to measure against the separate kernel), read once.
+bool fold_to_rgb();
 
 // Returns an empty string, or the CUDA error's text.
 const char* launch_fused_epilogue(const EpilogueKernelArgs& args,

@@ -3,6 +3,7 @@
 // combination of shape, channels, type, blur, noise and next-layer scaling.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -87,6 +88,71 @@ inline gpen::EpilogueInputs on(const gpen::EpilogueInputs& in, const torch::Devi
   out.out_scale = move(in.out_scale);
   out.bias = move(in.bias);
   out.next_scale = move(in.next_scale);
+  if (in.to_rgb) {
+    out.to_rgb->weight = move(in.to_rgb->weight);
+    out.to_rgb->bias = move(in.to_rgb->bias);
+    out.to_rgb->skip = move(in.to_rgb->skip);
+  }
+  return out;
+}
+
+// to_rgb folded into the epilogue (no blur, activation): 16, 64 and 128
+// channels give groups of 2, 8 and 16 lanes a pixel in fp16 and bf16, 4, 16
+// and 32 in fp32; each with no noise, concatenated and added noise, and one
+// of four ways to end (next scaling or not, skip or not, the scaled output
+// kept or not, as by the last layer) that each noise meets with every one.
+// 27 cases, outputs of 5x7.
+struct FoldCase {
+  Case base;
+  bool with_skip, want_scaled;
+
+  std::string describe() const {
+    return base.describe() + " skip " + std::to_string(with_skip) + " scaled " + std::to_string(want_scaled);
+  }
+};
+
+inline std::vector<FoldCase> fold_cases() {
+  struct End {
+    bool with_next, with_skip, want_scaled;
+  };
+  const End ends[] = {{true, true, true}, {true, false, true}, {false, true, false}, {false, false, true}};
+  const std::int64_t channel_counts[] = {16, 64, 128};
+  const torch::ScalarType dtypes[] = {torch::kFloat, torch::kHalf, torch::kBFloat16};
+  std::vector<FoldCase> cases;
+  for (int ci = 0; ci < 3; ++ci)
+    for (int di = 0; di < 3; ++di)
+      for (const int noise : {0, 1, 2}) {
+        const End& end = ends[(noise + ci + di) % 4];
+        cases.push_back({{5, 7, channel_counts[ci], dtypes[di], false, noise, end.with_next}, end.with_skip,
+                         end.want_scaled});
+      }
+  return cases;
+}
+
+// Random inputs on the CPU for `c`, to_rgb included.
+inline gpen::EpilogueInputs fold_inputs(const FoldCase& c, const Blur& blur, std::int64_t batch = 2) {
+  gpen::EpilogueInputs in = inputs(c.base, blur, batch);
+  in.want_plain = false;
+  in.want_scaled = c.want_scaled;
+  const std::int64_t out_channels = in.bias.numel();
+  gpen::EpilogueToRgb rgb;
+  rgb.weight = torch::randn({batch, 3, out_channels}) / std::sqrt(static_cast<double>(out_channels));
+  rgb.bias = torch::randn({3});
+  if (c.with_skip) rgb.skip = torch::randn({batch, 3, in.conv.size(2) - (in.blur ? 1 : 0), in.conv.size(3) - (in.blur ? 1 : 0)});
+  in.to_rgb = rgb;
+  return in;
+}
+
+// What an epilogue with to_rgb makes, by definition (on the CPU): the
+// activations by ATen, rounded to their dtype, and to_rgb of them in fp32.
+inline gpen::EpilogueOutputs fold_definition(const gpen::EpilogueInputs& in) {
+  gpen::EpilogueInputs activations = in;
+  activations.to_rgb.reset();
+  activations.want_plain = activations.want_scaled = true;
+  gpen::EpilogueOutputs out = gpen::fused_epilogue(activations);
+  const gpen::EpilogueToRgb& rgb = *in.to_rgb;
+  out.rgb = torch::einsum("bchw,bkc->bkhw", {out.plain.to(torch::kFloat), rgb.weight}) + rgb.bias.view({1, 3, 1, 1});
+  if (rgb.skip.defined()) out.rgb = out.rgb + rgb.skip;
   return out;
 }
 

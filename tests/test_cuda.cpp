@@ -87,6 +87,36 @@ TEST(CudaFusedEpilogue, KernelMatchesItsDefinition) {
   }
 }
 
+// to_rgb folded into the epilogue (tests/epilogue_cases.h's fold cases, on
+// the CPU in test_kernel_emulation): the activations and the RGB as by
+// definition (every case folds in a build with the kernels).
+TEST(CudaFusedEpilogue, FoldsToRgb) {
+  REQUIRE_CUDA();
+  torch::manual_seed(11);
+  const epilogue_cases::Blur blur;
+  for (const auto& c : epilogue_cases::fold_cases()) {
+    SCOPED_TRACE(c.describe());
+    const auto cpu = epilogue_cases::fold_inputs(c, blur);
+    const auto gpu = epilogue_cases::on(cpu, kCuda);
+    const auto expected = epilogue_cases::fold_definition(cpu);
+    const auto got = gpen::fused_epilogue(gpu);
+    EXPECT_EQ(got.scaled.defined(), c.want_scaled);
+    EXPECT_FALSE(got.plain.defined());
+    const double tolerance = epilogue_cases::tolerance(c.base.dtype);
+    if (c.want_scaled) EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+    ASSERT_EQ(got.rgb.sizes(), expected.rgb.sizes());
+#ifdef GPEN_WITH_CUDA_KERNELS
+    EXPECT_TRUE(gpen::epilogue_kernel_folds_to_rgb(gpu));
+    EXPECT_LE(relative_max_diff(expected.rgb, got.rgb), tolerance);
+#else
+    // ATen's batched product rounds to the activations' dtype.
+    const auto dtype = c.base.dtype;
+    EXPECT_LE(relative_max_diff(expected.rgb, got.rgb),
+              dtype == torch::kFloat ? 1e-5 : dtype == torch::kHalf ? 2e-3 : 2e-2);
+#endif
+  }
+}
+
 TEST(CudaFusedToRgb, KernelMatchesItsDefinition) {
   REQUIRE_CUDA();
   torch::manual_seed(5);

@@ -34,7 +34,11 @@ gpen::EpilogueOutputs emulate(const gpen::EpilogueInputs& in, const EpilogueBloc
           grid = dim3(1, grid.y < 2 ? grid.y : 2);
           block = dim3(32);
         }
-        emulate_launch(kernel, grid, block, launch.args);
+        // Lanes that fold to_rgb in sum by shuffles; other threads share nothing.
+        if (launch.args.rgb_weight != nullptr)
+          emulate_launch_warps(kernel, grid, block, launch.args);
+        else
+          emulate_launch(kernel, grid, block, launch.args);
         return "";
       });
   EXPECT_STREQ(error, "");
@@ -72,6 +76,64 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
       }
     }
   }
+}
+
+// to_rgb folded in: the activations as without it, the RGB as to_rgb of
+// the rounded activations in fp32, the same bits from every blocking and
+// grid (each output's sum goes channel by channel in each lane, then across
+// the lanes, whatever the blocking).
+TEST(EpilogueKernelEmulation, FoldsToRgb) {
+  torch::manual_seed(11);
+  const epilogue_cases::Blur blur;
+  for (const auto& c : epilogue_cases::fold_cases()) {
+    SCOPED_TRACE(c.describe());
+    const auto in = epilogue_cases::fold_inputs(c, blur);
+    ASSERT_TRUE(gpen::epilogue_kernel_folds_to_rgb(in));
+    const auto expected = epilogue_cases::fold_definition(in);
+    const double tolerance = epilogue_cases::tolerance(c.base.dtype);
+    gpen::EpilogueOutputs first;
+    for (const auto& block : epilogue_cases::kBlocks)
+    for (const bool small_grid : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns << " small grid "
+                                      << small_grid);
+      EpilogueBlocking blocking;
+      blocking.plain = block;
+      const auto got = emulate(in, blocking, small_grid);
+      EXPECT_FALSE(got.plain.defined());
+      EXPECT_EQ(got.scaled.defined(), c.want_scaled);
+      if (c.want_scaled) {
+        EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+      }
+      ASSERT_EQ(got.rgb.sizes(), expected.rgb.sizes());
+      // The same fp32 operations as ATen's on the CPU, so the same rounded
+      // activations: only the order of the sum differs.
+      EXPECT_LE(relative_max_diff(expected.rgb, got.rgb), 1e-5);
+      if (!first.rgb.defined())
+        first = got;
+      else
+        EXPECT_TRUE(torch::equal(first.rgb, got.rgb));
+    }
+  }
+
+  // Where the kernel cannot fold (after a blur; channel pairs; more packets a
+  // pixel than a warp has lanes), the host says so and the launcher refuses.
+  epilogue_cases::FoldCase c = epilogue_cases::fold_cases().front();
+  c.base.channels = 256;  // 64 fp32 packets
+  EXPECT_FALSE(gpen::epilogue_kernel_folds_to_rgb(epilogue_cases::fold_inputs(c, blur)));
+  c = epilogue_cases::fold_cases().front();
+  c.base.with_blur = true;
+  c.base.conv_h += 1, c.base.conv_w += 1;
+  const auto after_blur = epilogue_cases::fold_inputs(c, blur);
+  EXPECT_FALSE(gpen::epilogue_kernel_folds_to_rgb(after_blur));
+  EXPECT_THROW(gpen::prepare_epilogue_kernel(after_blur), c10::Error);
+  c = epilogue_cases::fold_cases().front();
+  c.base.channels = 6;
+  EXPECT_FALSE(gpen::epilogue_kernel_folds_to_rgb(epilogue_cases::fold_inputs(c, blur)));
+  auto wide = gpen::prepare_epilogue_kernel(epilogue_cases::fold_inputs(epilogue_cases::fold_cases().front(), blur));
+  wide.args.conv_channels = wide.args.out_channels = 64 * 4;  // 64 fp32 packets
+  const char* error = gpen::cuda::dispatch_fused_epilogue(wide.args, EpilogueBlocking{},
+                                                          [](auto, dim3, dim3) { return "launched"; });
+  EXPECT_STREQ(error, "fused_epilogue: cannot fold to_rgb into these arguments");
 }
 
 // The launcher rounds a requested blocking down to a compiled one, and
