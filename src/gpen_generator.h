@@ -16,6 +16,8 @@
 
 namespace gpen {
 
+struct EpilogueToRgb;  // fused_epilogue.h
+
 // How a forward pass computes the same function.
 enum class ForwardPath {
   // Op by op, as written in the reference, with the shared-weight modulated
@@ -115,8 +117,8 @@ class GpenGenerator {
   // Fast path (gpen_generator_fast.cpp).
   torch::Tensor forward_fast(const torch::Tensor& faces) const;
   Modulations modulations(const torch::Tensor& style) const;
-  torch::Tensor to_rgb_fast(const ToRgb& layer, const torch::Tensor& x,
-                            const torch::Tensor& input_scale, const torch::Tensor& skip) const;
+  EpilogueToRgb to_rgb_fast(const ToRgb& layer, const torch::Tensor& input_scale,
+                            const torch::Tensor& skip) const;
   void prepare_fast_path();
   template <typename Visit>
   void for_each_modulated(Visit&& visit) const;

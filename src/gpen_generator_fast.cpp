@@ -8,16 +8,18 @@
 //  - Modulations are divided by their largest magnitude and the factor goes
 //    into the demodulation (fp32): exact, and it keeps the convolutions'
 //    fp16 outputs far from overflow, which the 1024 and 2048 models reach.
-//  - to_rgb (a 1x1 convolution to 3 channels) takes per-face weights
-//    (fused_to_rgb: one pass over the activations on CUDA), so its input needs
-//    no scaling pass; the RGB skip path stays fp32.
+//  - to_rgb (a 1x1 convolution to 3 channels) takes per-face weights, so its
+//    input needs no scaling pass; on CUDA the epilogue that makes its input
+//    computes it too where it can (GPEN-512's three largest levels in fp16),
+//    so those activations are neither stored for it nor read back (the last
+//    level's not stored at all), elsewhere fused_to_rgb reads them once; the
+//    RGB skip path stays fp32.
 #include <limits>
 
 #include <torch/torch.h>
 
 #include "convolve.h"
 #include "fused_epilogue.h"
-#include "fused_to_rgb.h"
 #include "gpen_generator.h"
 
 namespace gpen {
@@ -84,13 +86,14 @@ GpenGenerator::Modulations GpenGenerator::modulations(const torch::Tensor& style
   return m;
 }
 
-torch::Tensor GpenGenerator::to_rgb_fast(const ToRgb& layer, const torch::Tensor& x,
-                                         const torch::Tensor& input_scale,
+EpilogueToRgb GpenGenerator::to_rgb_fast(const ToRgb& layer, const torch::Tensor& input_scale,
                                          const torch::Tensor& skip) const {
+  EpilogueToRgb rgb;
   // [B, 3, C]: the 1x1 weight modulated per face, fp32.
-  const auto weight = (layer.weight_rows.unsqueeze(0) * input_scale.unsqueeze(1)).contiguous();
-  return fused_to_rgb(x, weight, layer.bias_fp32,
-                      skip.defined() ? upfirdn2d(skip, layer.upsample).contiguous() : torch::Tensor());
+  rgb.weight = (layer.weight_rows.unsqueeze(0) * input_scale.unsqueeze(1)).contiguous();
+  rgb.bias = layer.bias_fp32;
+  if (skip.defined()) rgb.skip = upfirdn2d(skip, layer.upsample).contiguous();
+  return rgb;
 }
 
 torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
@@ -123,10 +126,11 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
   const auto level = [&](std::size_t i) -> const torch::Tensor& {
     return features[features.size() - 1 - i];
   };
-  // What follows a styled convolution, whose modulations are at `index`.
+  // What follows a styled convolution, whose modulations are at `index`
+  // (and, after a level's second, its to_rgb).
   const auto epilogue = [&](const StyledConv& layer, const torch::Tensor& conv_out,
                             std::size_t index, const torch::Tensor& features_in,
-                            const torch::Tensor& next_scale, bool want_plain) {
+                            const torch::Tensor& next_scale, std::optional<EpilogueToRgb> to_rgb) {
     EpilogueInputs e;
     e.conv = conv_out;
     if (layer.conv.upsample) {
@@ -139,7 +143,8 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
     e.concat = config_.isconcat;
     e.bias = layer.bias_fp32;
     e.next_scale = next_scale;
-    e.want_plain = want_plain;
+    e.want_scaled = next_scale.defined();  // the last layer's activations only feed to_rgb
+    e.to_rgb = std::move(to_rgb);
     return fused_epilogue(e);
   };
 
@@ -150,22 +155,21 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
                    .to(dtype_)
                    .contiguous(kChannelsLast);
   auto out = convolve(input, conv1_.conv.weight, {}, 1, /*padding=*/1);
-  auto result = epilogue(conv1_, out, 0, level(0),
-                         has_more ? mods.input_scale[2] : torch::Tensor(), has_more);
-  auto skip = to_rgb_fast(to_rgb1_, has_more ? result.plain : result.scaled, mods.input_scale[1],
-                          torch::Tensor());
+  auto result = epilogue(conv1_, out, 0, level(0), has_more ? mods.input_scale[2] : torch::Tensor(),
+                         to_rgb_fast(to_rgb1_, mods.input_scale[1], torch::Tensor()));
+  auto skip = result.rgb;
   x = result.scaled;
   for (std::size_t k = 0; k < to_rgbs_.size(); ++k) {
     const std::size_t index = 2 + 3 * k;
     const bool last = k + 1 == to_rgbs_.size();
     out = F::conv_transpose2d(x, convs_[2 * k].conv.weight,
                               F::ConvTranspose2dFuncOptions().stride(2));
-    x = epilogue(convs_[2 * k], out, index, level(k + 1), mods.input_scale[index + 1], false).scaled;
+    x = epilogue(convs_[2 * k], out, index, level(k + 1), mods.input_scale[index + 1], std::nullopt).scaled;
     out = convolve(x, convs_[2 * k + 1].conv.weight, {}, 1, /*padding=*/1);
     result = epilogue(convs_[2 * k + 1], out, index + 1, level(k + 1),
-                      last ? torch::Tensor() : mods.input_scale[index + 3], !last);
-    skip = to_rgb_fast(to_rgbs_[k], last ? result.scaled : result.plain,
-                       mods.input_scale[index + 2], skip);
+                      last ? torch::Tensor() : mods.input_scale[index + 3],
+                      to_rgb_fast(to_rgbs_[k], mods.input_scale[index + 2], skip));
+    skip = result.rgb;
     x = result.scaled;
   }
   return skip.contiguous();
