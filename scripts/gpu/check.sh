@@ -12,7 +12,9 @@
 # excluded, then included (FRAMES_OPTIONS replaces its benchmark options);
 # "blocking" the network with each of the fused epilogue's blockings in
 # BLOCKINGS (rows blur,plain : columns blur,plain; BLOCKING_OPTIONS replaces
-# its benchmark options), the first being the default, to pick the next one.
+# its benchmark options), the first being the default, to pick the next one;
+# "fold" the network with to_rgb folded into the epilogues and without
+# (GPEN_FUSED_TO_RGB=1 and 0; FOLD_OPTIONS replaces its benchmark options).
 # GPEN_BUILD_DIR (default build-cuda) is the build folder, relative to the
 # tree's root (scripts/gpu/rehearse.sh uses another).
 set -uo pipefail
@@ -97,10 +99,19 @@ fi
 
 if has blocking; then
   read -r -a blocking_options <<< "${BLOCKING_OPTIONS:---arch gpen-512 --device cuda --precision fp16 --batches 32 --iterations 5 --graphs on --baseline off}"
-  for blocking in ${BLOCKINGS:-2,2:1,1 2,2:2,1 2,2:2,2 4,2:1,1}; do
+  for blocking in ${BLOCKINGS:-2,2:1,1 2,2:2,1 2,2:2,2 4,2:1,1 2,1:1,1}; do
     echo "== GPEN_EPILOGUE_ROWS=${blocking%:*} GPEN_EPILOGUE_COLUMNS=${blocking#*:}" | tee -a "$logs/blocking.txt"
     GPEN_EPILOGUE_ROWS=${blocking%:*} GPEN_EPILOGUE_COLUMNS=${blocking#*:} deps \
       "$build"/benchmark/gpen-benchmark "${blocking_options[@]}" 2>&1 | tee -a "$logs/blocking.txt"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  done
+fi
+
+if has fold; then
+  read -r -a fold_options <<< "${FOLD_OPTIONS:---arch gpen-512 --device cuda --precision fp16,bf16 --batches 32,64 --iterations 5 --graphs on --baseline off}"
+  for fold in 1 0; do
+    echo "== GPEN_FUSED_TO_RGB=$fold" | tee -a "$logs/fold.txt"
+    GPEN_FUSED_TO_RGB=$fold deps "$build"/benchmark/gpen-benchmark "${fold_options[@]}" 2>&1 | tee -a "$logs/fold.txt"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
   done
 fi
