@@ -12,7 +12,8 @@
 #
 # The kernel's runtime options are fixed as in a decoder layer (concatenated
 # noise, activation, the next layer's scaling, no separate unscaled output,
-# blur padding 1) by assumptions inserted into a copy of the source, so the
+# blur padding 1; the to_rgb fold's rows, where the kernel has them, as at
+# GPEN's 256 and 128 levels) by assumptions inserted into a copy of the source, so the
 # compiler drops the branches such a layer does not take; where the kernel
 # has a path for blocks inside the image, only that path is kept (edge blocks
 # are a few percent of a 256x256 or larger image). Instructions counted are
@@ -72,15 +73,18 @@ sass = open(sys.argv[1]).read()
 rows = []
 for function in re.split(r"\n\s*Function : ", sass)[1:]:
     name = function.split("\n", 1)[0]
-    # fused_epilogue_kernel<T, V, R[, X], blur>
-    m = re.search(r"kernelI(6__half|13__nv_bfloat16|f)Li(\d+)ELi(\d+)E(?:Li(\d+)E)?Lb([01])E", name)
+    # fused_epilogue_kernel<T, V, R[, X], blur[, to_rgb]>
+    m = re.search(r"kernelI(6__half|13__nv_bfloat16|f)Li(\d+)ELi(\d+)E(?:Li(\d+)E)?Lb([01])E(?:Lb([01])E)?",
+                  name)
     if not m:
         continue
     count = len(re.findall(r"/\*[0-9a-f]{4,}\*/\s+\S", function))
     rows.append(({"6__half": "fp16", "13__nv_bfloat16": "bf16", "f": "fp32"}[m.group(1)],
-                 int(m.group(2)), int(m.group(3)), int(m.group(4) or 1), m.group(5) == "1", count))
-print("| type | channels a packet | rows x columns | blur | instructions | per output |")
-print("|---|---:|---|---|---:|---:|")
-for t, v, r, x, blur, count in sorted(rows):
-    print(f"| {t} | {v} | {r}x{x} | {'yes' if blur else 'no'} | {count} | {count / (r * x):.0f} |")
+                 int(m.group(2)), int(m.group(3)), int(m.group(4) or 1), m.group(5) == "1",
+                 m.group(6) == "1", count))
+yes = lambda b: "yes" if b else "no"
+print("| type | channels a packet | rows x columns | blur | to_rgb | instructions | per output |")
+print("|---|---:|---|---|---|---:|---:|")
+for t, v, r, x, blur, rgb, count in sorted(rows):
+    print(f"| {t} | {v} | {r}x{x} | {yes(blur)} | {yes(rgb)} | {count} | {count / (r * x):.0f} |")
 EOF
