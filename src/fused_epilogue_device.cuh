@@ -5,7 +5,7 @@
 // (constant memory), so its multiply-adds take them without a load.
 //
 // With to_rgb folded in, the lanes that hold one pixel's channels sum its
-// three colours by shuffles among themselves.
+// three colours by shuffles among themselves, a warp's lanes in step.
 //
 // Kept apart from the launcher so that tests/test_kernel_emulation.cpp can
 // compile it as host C++ (tests/cuda_emulation.h) and run every thread of a
@@ -100,21 +100,21 @@ __device__ void finish(const EpilogueKernelArgs& a, float (&v)[R][X][V], int row
 }
 
 // to_rgb's end (kRgb): the `groups` lanes that share the block's pixels (a
-// power of two, aligned in the warp) sum their parts by shuffles among
-// themselves; then lane k of the group stores colour k of each output, with
-// bias and skip. `plane` is the image's H * W, `at` the first output's pixel.
+// power of two, aligned in the warp) sum their parts by shuffles within
+// their group (the whole warp takes part: a full mask, which the compiler
+// turns into plain shuffles where a group's mask costs a convergence loop);
+// then lane k of the group stores colour k of each output, with bias and
+// skip. `plane` is the image's H * W, `at` the first output's pixel.
 template <int R, int X>
 __device__ void store_rgb(const EpilogueKernelArgs& a, float (&rgb)[R][X][3], int groups, int sub,
                           long long b, int plane, int at, int width, int rows, int columns) {
-  const unsigned lane = threadIdx.x % 32;
-  const unsigned mask = groups == 32 ? 0xffffffffu : ((1u << groups) - 1u) << (lane & ~(groups - 1u));
   for (int offset = groups / 2; offset > 0; offset /= 2)
 #pragma unroll
     for (int r = 0; r < R; ++r)
 #pragma unroll
       for (int x = 0; x < X; ++x)
 #pragma unroll
-        for (int k = 0; k < 3; ++k) rgb[r][x][k] += __shfl_xor_sync(mask, rgb[r][x][k], offset);
+        for (int k = 0; k < 3; ++k) rgb[r][x][k] += __shfl_xor_sync(0xffffffffu, rgb[r][x][k], offset);
 #pragma unroll
   for (int k = 0; k < 3; ++k) {
     if (sub != k % groups) continue;
@@ -220,7 +220,14 @@ __global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 :
     const float* next_scale = a.next_scale != nullptr ? a.next_scale + b * a.out_channels : nullptr;
     const float* rgb_weight = kRgb ? a.rgb_weight + b * 3 * a.out_channels : nullptr;
 
-    for (int item = blockIdx.x * blockDim.x + threadIdx.x; item < row_items; item += gridDim.x * blockDim.x) {
+    // kRgb: a warp's lanes go round together, as its shuffles take them all;
+    // lanes past the last item redo it without storing (whole groups: the
+    // warp's start and row_items are multiples of `groups`).
+    const int lane_offset = kRgb ? static_cast<int>(threadIdx.x % 32) : 0;
+    for (int first = blockIdx.x * blockDim.x + threadIdx.x - lane_offset; first < row_items;
+         first += gridDim.x * blockDim.x) {
+      const int item = kRgb && first + lane_offset >= row_items ? row_items - 1 : first + lane_offset;
+      const int stored_rows = kRgb && first + lane_offset >= row_items ? 0 : rows;
       const int block = item / groups;
       const int c = (item - block * groups) * V;
       const int x0 = block * X;
@@ -271,8 +278,8 @@ __global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 :
 #pragma unroll
           for (int k = 0; k < 3; ++k) rgb[r][x][k] = 0.f;
       const int out_at = y0 * out_row + x0 * a.out_channels;
-      finish<T, V, R, X, kRgb>(a, v, rows, columns, out, out_plain, next_scale, rgb_weight, rgb, c, out_at + c,
-                               out_row);
+      finish<T, V, R, X, kRgb>(a, v, stored_rows, columns, out, out_plain, next_scale, rgb_weight, rgb, c,
+                               out_at + c, out_row);
 
       if (features != nullptr && a.concat) {
         // The same channels of the features' half: noise_weight * features.
@@ -284,11 +291,11 @@ __global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 :
 #pragma unroll
             for (int i = 0; i < V; ++i) v[r][x][i] *= a.noise_weight;
           }
-        finish<T, V, R, X, kRgb>(a, v, rows, columns, out, out_plain, next_scale, rgb_weight, rgb, C + c,
-                                 out_at + C + c, out_row);
+        finish<T, V, R, X, kRgb>(a, v, stored_rows, columns, out, out_plain, next_scale, rgb_weight, rgb,
+                                 C + c, out_at + C + c, out_row);
       }
       if constexpr (kRgb)
-        store_rgb<R, X>(a, rgb, groups, c / V, b, height * width, y0 * width + x0, width, rows, columns);
+        store_rgb<R, X>(a, rgb, groups, c / V, b, height * width, y0 * width + x0, width, stored_rows, columns);
     }
   }
 }
