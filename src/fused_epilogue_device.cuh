@@ -192,7 +192,7 @@ __device__ void blur_block(const EpilogueKernelArgs& a, const T* conv, int conv_
 // two outputs a thread, 2 for more: ptxas otherwise takes registers that
 // cost occupancy (95 for 2x1 with the blur), where the kernel needs many
 // loads in flight. With to_rgb folded in, two outputs take 2 blocks too
-// (114 registers for 2x1 in fp16 on sm_90; held to 80 it spilled 64 bytes).
+// (113 registers for 2x1 in fp16 on sm_90; held to 80 it spilled 64 bytes).
 template <typename T, int V, int R, int X, bool kBlur, bool kRgb>
 __global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 : 2)
     fused_epilogue_kernel(EpilogueKernelArgs a) {
