@@ -143,7 +143,8 @@ torch::Tensor GpenGenerator::forward_fast(const torch::Tensor& faces) const {
     e.concat = config_.isconcat;
     e.bias = layer.bias_fp32;
     e.next_scale = next_scale;
-    e.want_scaled = next_scale.defined();  // the last layer's activations only feed to_rgb
+    // The last layer's activations only feed its to_rgb.
+    e.want_scaled = next_scale.defined() || !to_rgb;
     e.to_rgb = std::move(to_rgb);
     return fused_epilogue(e);
   };
