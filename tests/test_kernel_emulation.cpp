@@ -45,6 +45,20 @@ gpen::EpilogueOutputs emulate(const gpen::EpilogueInputs& in, const EpilogueBloc
   return launch.outputs;
 }
 
+// Calls run(blocking, small_grid) for every blocking compiled (the same after
+// a blur and elsewhere), with the launcher's grid and with a small one.
+template <typename Run>
+void for_each_launch(Run&& run) {
+  for (const auto& block : epilogue_cases::kBlocks)
+    for (const bool small_grid : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns << " small grid "
+                                      << small_grid);
+      EpilogueBlocking blocking;
+      blocking.blur = blocking.plain = block;
+      run(blocking, small_grid);
+    }
+}
+
 TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
   torch::manual_seed(3);
   const epilogue_cases::Blur blur;
@@ -55,12 +69,7 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
     const auto expected = gpen::fused_epilogue(in);  // on the CPU: the ATen definition
     const double tolerance = epilogue_cases::tolerance(c.dtype);
     gpen::EpilogueOutputs first;
-    for (const auto& block : epilogue_cases::kBlocks)
-    for (const bool small_grid : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns << " small grid "
-                                      << small_grid);
-      EpilogueBlocking blocking;
-      blocking.blur = blocking.plain = block;
+    for_each_launch([&](const EpilogueBlocking& blocking, bool small_grid) {
       const auto got = emulate(in, blocking, small_grid);
       ASSERT_EQ(got.scaled.sizes(), expected.scaled.sizes());
       EXPECT_TRUE(got.scaled.is_contiguous(torch::MemoryFormat::ChannelsLast));
@@ -74,7 +83,7 @@ TEST(EpilogueKernelEmulation, EveryBlockingMatchesTheDefinition) {
         EXPECT_TRUE(torch::equal(first.scaled, got.scaled));
         EXPECT_TRUE(torch::equal(first.plain, got.plain));
       }
-    }
+    });
   }
 }
 
@@ -92,12 +101,7 @@ TEST(EpilogueKernelEmulation, FoldsToRgb) {
     const auto expected = epilogue_cases::fold_definition(in);
     const double tolerance = epilogue_cases::tolerance(c.base.dtype);
     gpen::EpilogueOutputs first;
-    for (const auto& block : epilogue_cases::kBlocks)
-    for (const bool small_grid : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "block " << block.rows << "x" << block.columns << " small grid "
-                                      << small_grid);
-      EpilogueBlocking blocking;
-      blocking.plain = block;
+    for_each_launch([&](const EpilogueBlocking& blocking, bool small_grid) {
       const auto got = emulate(in, blocking, small_grid);
       EXPECT_FALSE(got.plain.defined());
       EXPECT_EQ(got.scaled.defined(), c.want_scaled);
@@ -112,7 +116,7 @@ TEST(EpilogueKernelEmulation, FoldsToRgb) {
         first = got;
       else
         EXPECT_TRUE(torch::equal(first.rgb, got.rgb));
-    }
+    });
   }
 
   // Where the kernel cannot fold (after a blur; channel pairs; more packets a
