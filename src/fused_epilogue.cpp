@@ -41,6 +41,11 @@ EpilogueOutputs with_aten(const EpilogueInputs& in) {
   return out;
 }
 
+// Channels out: the convolution's, and as many again for concatenated features.
+std::int64_t out_channels_of(const EpilogueInputs& in) {
+  return (in.features.defined() && in.concat ? 2 : 1) * in.conv.size(1);
+}
+
 bool aligned_pairs(const torch::Tensor& t) { return data_aligned(t, 2 * t.element_size()); }
 
 const float* float_pointer(const torch::Tensor& t) {
@@ -108,7 +113,7 @@ bool epilogue_kernel_folds_to_rgb(const EpilogueInputs& in) {
   cuda::EpilogueKernelArgs a;
   a.type = *kernel_element_type(conv.scalar_type());
   a.conv_channels = static_cast<int>(conv.size(1));
-  a.out_channels = static_cast<int>(features.defined() && in.concat ? 2 * conv.size(1) : conv.size(1));
+  a.out_channels = static_cast<int>(out_channels_of(in));
   a.blur = in.blur != nullptr;
   a.activate = in.activate;
   a.conv = conv.data_ptr();
@@ -127,7 +132,7 @@ EpilogueKernelLaunch prepare_epilogue_kernel(const EpilogueInputs& in) {
   const auto batch = conv.size(0), channels = conv.size(1);
   const auto height = in.blur ? conv.size(2) + 2 * in.blur->pad0 - 3 : conv.size(2);
   const auto width = in.blur ? conv.size(3) + 2 * in.blur->pad0 - 3 : conv.size(3);
-  const auto out_channels = features.defined() && in.concat ? 2 * channels : channels;
+  const auto out_channels = out_channels_of(in);
   if (in.activate)
     TORCH_CHECK(bias.numel() == out_channels, "fused_epilogue: bias has ", bias.numel(),
                 " values for ", out_channels, " channels");

@@ -226,8 +226,9 @@ __global__ void __launch_bounds__(256, R * X == 1 || (R * X == 2 && !kRgb) ? 3 :
     const int lane_offset = kRgb ? static_cast<int>(threadIdx.x % 32) : 0;
     for (int first = blockIdx.x * blockDim.x + threadIdx.x - lane_offset; first < row_items;
          first += gridDim.x * blockDim.x) {
-      const int item = kRgb && first + lane_offset >= row_items ? row_items - 1 : first + lane_offset;
-      const int stored_rows = kRgb && first + lane_offset >= row_items ? 0 : rows;
+      const bool past_end = kRgb && first + lane_offset >= row_items;
+      const int item = past_end ? row_items - 1 : first + lane_offset;
+      const int stored_rows = past_end ? 0 : rows;
       const int block = item / groups;
       const int c = (item - block * groups) * V;
       const int x0 = block * X;

@@ -44,7 +44,7 @@ inline bool aligned_to(const void* p, unsigned bytes) {
 // Whether every channel count and buffer allows 16-byte packets (else the
 // kernel reads channel pairs).
 inline bool epilogue_wide_packets(const EpilogueKernelArgs& a) {
-  const int wide = a.type == ElementType::F32 ? 4 : 8;
+  const int wide = packet_elements(a.type);
   const auto ok = [](const void* p) { return p == nullptr || aligned_to(p, 16); };
   return a.conv_channels % wide == 0 && a.out_channels % wide == 0 && ok(a.conv) && ok(a.out) &&
          ok(a.features) && ok(a.out_plain) && ok(a.out_scale) && ok(a.bias) && ok(a.next_scale) &&
@@ -57,7 +57,7 @@ inline bool epilogue_wide_packets(const EpilogueKernelArgs& a) {
 // by shuffles (GPEN-512's three largest levels in fp16, two in fp32).
 inline bool rgb_fold_applies(const EpilogueKernelArgs& a) {
   if (a.blur || !a.activate || !epilogue_wide_packets(a)) return false;
-  const int groups = a.conv_channels / (a.type == ElementType::F32 ? 4 : 8);
+  const int groups = a.conv_channels / packet_elements(a.type);
   return groups > 0 && groups <= 32 && (groups & (groups - 1)) == 0;
 }
 
