@@ -103,7 +103,9 @@ TEST(CudaFusedEpilogue, FoldsToRgb) {
     EXPECT_EQ(got.scaled.defined(), c.want_scaled);
     EXPECT_FALSE(got.plain.defined());
     const double tolerance = epilogue_cases::tolerance(c.base.dtype);
-    if (c.want_scaled) EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+    if (c.want_scaled) {
+      EXPECT_LE(relative_max_diff(expected.scaled, got.scaled), tolerance);
+    }
     ASSERT_EQ(got.rgb.sizes(), expected.rgb.sizes());
 #ifdef GPEN_WITH_CUDA_KERNELS
     EXPECT_TRUE(gpen::epilogue_kernel_folds_to_rgb(gpu));
