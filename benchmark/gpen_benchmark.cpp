@@ -40,20 +40,20 @@
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
-#include "checkpoint.h"
-#include "cuda_graph_runner.h"
-#include "cuda_memory.h"
-#include "device.h"
-#include "error.h"
+#include "checkpoint/checkpoint.h"
 #include "face_enhancer.h"
-#include "frame_restorer.h"
-#include "fused_epilogue.h"
-#include "gpen_config.h"
-#include "gpen_flops.h"
-#include "gpen_generator.h"
-#include "pixel_transfer.h"
-#include "precision.h"
-#include "retinaface.h"
+#include "faces/retinaface.h"
+#include "frame_batcher.h"
+#include "generator/cuda_graph_runner.h"
+#include "generator/fused_epilogue.h"
+#include "generator/gpen_config.h"
+#include "generator/gpen_flops.h"
+#include "generator/gpen_generator.h"
+#include "runtime/cuda_memory.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/pixel_transfer.h"
+#include "runtime/precision.h"
 
 namespace {
 
@@ -106,7 +106,7 @@ void usage() {
       "512x512 RGB frames in host memory (upload, resize, blend, download), one batch at\n"
       "a time or (depth 2) each launched before the previous one is finished; frames =\n"
       "1920x1080 frames with one face each: RetinaFace detection, alignment, the\n"
-      "network and paste-back (FrameRestorer), frames in and out of interleaved RGB in\n"
+      "network and paste-back (FrameBatcher), frames in and out of interleaved RGB in\n"
       "host memory as gpenenhance moves them.\n";
 }
 
@@ -533,9 +533,9 @@ int main(int argc, char** argv) {
                 // as one, per batch.
                 const int runs = std::max(o.iterations, 2);
                 r.timing = time_it(device, o.warmup > 0 ? 1 : 0, 1, [&] {
-                  gpen::AlignedBatch previous;
+                  gpen::LaunchedBatch previous;
                   for (int k = 0; k < runs; ++k) {
-                    gpen::AlignedBatch next = enhancer.launch_aligned(views[k % 2], 1.0f);
+                    gpen::LaunchedBatch next = enhancer.launch_aligned(views[k % 2], 1.0f);
                     previous.finish();
                     previous = std::move(next);
                   }
@@ -587,7 +587,7 @@ int main(int argc, char** argv) {
           face.x1 = std::round((frame_width - side) / 2), face.y1 = std::round((frame_height - side) / 2);
           face.x2 = face.x1 + side, face.y2 = face.y1 + side;
           for (const int batch : o.batches) {
-            gpen::FrameRestorer restorer(enhancer, nullptr, batch);
+            gpen::FrameBatcher batcher(enhancer, nullptr, gpen::FaceMode::Full, batch);
             gpen::RestoreOptions options;
             std::size_t detected = 0;
             Row r{gpen::precision_name(precision), decode ? "frames+decode" : "frames", graphs_text,
@@ -598,18 +598,14 @@ int main(int argc, char** argv) {
               std::uint64_t id = 0;
               std::size_t done = 0;
               // Frames in and out of interleaved host pixels as gpenenhance
-              // moves them (upload_rgb, PixelDownloads), in place.
+              // moves them (the batcher uploads each at push and writes its
+              // results back in place).
               std::deque<torch::Tensor> waiting;  // pushed, not popped: their pixels
               auto write_back = [&] {
-                gpen::PixelDownloads downloads;
-                std::vector<torch::Tensor> written;  // alive until finish() writes them
-                while (auto out = restorer.pop()) {
-                  if (out->rgb.defined()) downloads.add(out->rgb, frame_view(waiting.front()));
-                  written.push_back(std::move(waiting.front()));
+                while (batcher.pop()) {
                   waiting.pop_front();
                   ++done;
                 }
-                downloads.finish();
               };
               for (int f = 0; f < o.frames; f += batch) {
                 const int n = std::min(batch, o.frames - f);
@@ -618,15 +614,18 @@ int main(int argc, char** argv) {
                   waiting.push_back(decode ? decoder->next() : frames[(f + k) % frames.size()]);
                   chunk.push_back(gpen::upload_rgb(frame_view(waiting.back()), device));
                 }
-                // Detection on the device, batched like FrameRestorer batches it.
+                // Detection on the device, batched as the batcher batches it
+                // (its frames uploaded here once more: the faces it restores
+                // are the ones given, as the fixture's weights are random).
                 const auto found = detector.detect(torch::stack(chunk), 0.9f, 1500, 1000);
                 for (const auto& faces : found) detected += faces.size();
                 for (int k = 0; k < n; ++k)
-                  restorer.push(id++, chunk[k], std::vector<gpen::FaceDetection>{face});
-                restorer.run(options, false);
+                  batcher.push(id++, frame_view(waiting[waiting.size() - n + k]),
+                               std::vector<gpen::FaceDetection>{face});
+                batcher.advance(options, false);
                 write_back();
               }
-              restorer.run(options, true);
+              batcher.advance(options, true);
               write_back();
               TORCH_CHECK(done == static_cast<std::size_t>(o.frames), "frames lost");
             });

@@ -35,7 +35,7 @@ reader=(checkpoint zip_archive pickle_reader)
 # Compiles $1 into $2 when the object is older than the source or a header.
 compile() {
   local src=$1 obj=$2
-  if [ ! -f "$obj" ] || [ -n "$(find "$src" src/*.h -newer "$obj" 2>/dev/null | head -n 1)" ] ||
+  if [ ! -f "$obj" ] || [ -n "$(find "$src" src -name '*.h' -newer "$obj" 2>/dev/null | head -n 1)" ] ||
      [ "$0" -nt "$obj" ]; then
     echo "fuzz: compiling $src"
     "$CXX" "${flags[@]}" -c "$src" -o "$obj"
@@ -44,7 +44,7 @@ compile() {
 
 objects=()
 for name in "${reader[@]}"; do
-  compile "src/$name.cpp" "$out/obj/$name.o"
+  compile "src/checkpoint/$name.cpp" "$out/obj/$name.o"
   objects+=("$out/obj/$name.o")
 done
 

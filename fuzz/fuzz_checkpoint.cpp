@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "checkpoint.h"
-#include "error.h"
+#include "checkpoint/checkpoint.h"
+#include "runtime/error.h"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "error.h"
-#include "pickle_reader.h"
+#include "checkpoint/pickle_reader.h"
+#include "runtime/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const gpen::PersistentLoad any_storage = [](const gpen::PickleValue& pid) {

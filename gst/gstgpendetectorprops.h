@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "face_detector.h"
+#include "faces/face_detector.h"
 
 G_BEGIN_DECLS
 

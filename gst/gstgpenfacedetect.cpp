@@ -16,14 +16,14 @@
 #include <memory>
 #include <string>
 
-#include "cpu_tensor_cache.h"
-#include "face_detector.h"
+#include "faces/face_detector.h"
 #include "gstgpendetectorprops.h"
 #include "gstgpenevents.h"
 #include "gstgpenfaces.h"
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
-#include "pixel_transfer.h"
+#include "runtime/cpu_tensor_cache.h"
+#include "runtime/pixel_transfer.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_face_detect_debug);
 #define GST_CAT_DEFAULT gst_gpen_face_detect_debug

@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-#include "face.h"
+#include "faces/face.h"
 
 #define GPEN_FACE_ROI_TYPE "face"
 #define GPEN_FACE_PARAM_NAME "gpen-face"

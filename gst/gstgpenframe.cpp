@@ -20,3 +20,39 @@ gpen::ImageView gpen_image_view(GstVideoFrame* frame) {
   view.blue = offset(2);
   return view;
 }
+
+void gpen_propose_held_allocation(GstQuery* query, guint held) {
+  const guint n_pools = gst_query_get_n_allocation_pools(query);
+  for (guint i = 0; i < n_pools; ++i) {
+    GstBufferPool* pool = nullptr;
+    guint size = 0, min = 0, max = 0;
+    gst_query_parse_nth_allocation_pool(query, i, &pool, &size, &min, &max);
+    min += held;
+    if (max != 0 && max < min) max = min;
+    gst_query_set_nth_allocation_pool(query, i, pool, size, min, max);
+    if (pool) gst_object_unref(pool);
+  }
+  if (n_pools == 0) {
+    GstCaps* caps = nullptr;
+    gboolean need_pool = FALSE;
+    gst_query_parse_allocation(query, &caps, &need_pool);
+    GstVideoInfo info;
+    if (caps && gst_video_info_from_caps(&info, caps)) {
+      GstBufferPool* pool = nullptr;
+      if (need_pool) {
+        pool = gst_video_buffer_pool_new();
+        GstStructure* config = gst_buffer_pool_get_config(pool);
+        gst_buffer_pool_config_set_params(config, caps, static_cast<guint>(info.size), held + 1, 0);
+        gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+        if (!gst_buffer_pool_set_config(pool, config)) {
+          gst_object_unref(pool);
+          pool = nullptr;
+        }
+      }
+      gst_query_add_allocation_pool(query, pool, static_cast<guint>(info.size), held + 1, 0);
+      if (pool) gst_object_unref(pool);
+    }
+  }
+  if (!gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr))
+    gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+}

@@ -1,7 +1,7 @@
 #include "gstgpenload.h"
 
-#include "device.h"
-#include "error.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
 
 
 std::optional<torch::Device> gpen_resolve_device(GstElement* element, const std::string& device) {

@@ -10,7 +10,7 @@
 
 #include <torch/types.h>
 
-#include "face_detector.h"
+#include "faces/face_detector.h"
 #include "gstgpendetectorprops.h"
 
 /* The device a `device` property asks for; nullopt after posting an error

@@ -6,7 +6,7 @@
 #    syntax and types, against Debian's LibTorch headers (1.13, whose CUDA
 #    headers are packaged) and the CUDA 11.8 headers of Debian's
 #    nvidia-cuda-dev;
-# 2. the kernels (src/*.cu), compiled by Debian's nvcc 11.8 for every
+# 2. the kernels (src/cuda/*.cu), compiled by Debian's nvcc 11.8 for every
 #    architecture the build names (meson_options.txt) as the build compiles
 #    them, with ptxas's registers and spills per kernel for sm_90.
 #
@@ -56,7 +56,7 @@ echo '#pragma once' > "$stub/cuda_cmake_macros.h"
 cd "$root"
 status=0
 echo "== C++ with GPEN_WITH_CUDA (syntax and types)"
-for file in $(grep -l 'GPEN_WITH_CUDA' src/*.cpp gst/*.cpp tests/*.cpp tests/stress/*.cpp benchmark/*.cpp tools/*.cpp 2>/dev/null); do
+for file in $(grep -l 'GPEN_WITH_CUDA' $(find src -name '*.cpp') gst/*.cpp tests/*.cpp tests/stress/*.cpp benchmark/*.cpp tools/*.cpp 2>/dev/null); do
   if c++ -std=c++17 -fsyntax-only -Wall -Wextra -DGPEN_WITH_CUDA=1 -DGPEN_WITH_CUDA_KERNELS=1 \
        '-DGPEN_TEST_DATA_DIR="."' \
        -Isrc -Itests -Igst $(pkg-config --cflags opencv4 gstreamer-video-1.0 gstreamer-app-1.0) \
@@ -76,9 +76,9 @@ gencode=()
 for arch in $archs; do gencode+=("-gencode=arch=compute_$arch,code=sm_$arch"); done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for file in src/*.cu; do
+for file in src/cuda/*.cu; do
   base=$(basename "$file" .cu)
-  if "$toolkit/bin/nvcc" -ccbin "$host" -std=c++17 -O3 --threads=0 -c "$file" -o "$work/$base.o" -Xcompiler=-fPIC \
+  if "$toolkit/bin/nvcc" -ccbin "$host" -std=c++17 -O3 --threads=0 -Isrc -c "$file" -o "$work/$base.o" -Xcompiler=-fPIC \
        "${gencode[@]}" -Xptxas -v 2> "$work/$base.log"; then
     echo "ok      $file (sm_${archs// /, sm_})"
     # Registers and spills per kernel on sm_90 (the H100's), one line each.

@@ -34,11 +34,15 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/src"
 cd "$root"
 if [ -n "$rev" ]; then
-  for file in $(git ls-tree --name-only "$rev" src/ | grep -E '\.(h|cuh|cu)$'); do
+  for file in $(git ls-tree -r --name-only "$rev" src/ | grep -E '\.(h|cuh|cu)$'); do
+    mkdir -p "$work/$(dirname "$file")"
     git show "$rev:$file" > "$work/$file"
   done
 else
-  cp src/*.h src/*.cuh src/*.cu "$work/src/"
+  (cd src && find . -name '*.h' -o -name '*.cuh' -o -name '*.cu') | while read -r file; do
+    mkdir -p "$work/src/$(dirname "$file")"
+    cp "src/$file" "$work/src/$file"
+  done
 fi
 
 python3 - "$work/src" << 'EOF'
@@ -49,7 +53,7 @@ fixed = ("  a.concat = true; a.activate = true; a.out_plain = nullptr; a.blur_pa
          "  __builtin_assume(a.features != nullptr); __builtin_assume(a.next_scale != nullptr);\n"
          "  __builtin_assume(a.out_scale != nullptr);\n")
 done = False
-for path in list(src.glob("*.cuh")) + list(src.glob("*.cu")):
+for path in list(src.rglob("*.cuh")) + list(src.rglob("*.cu")):
     text = path.read_text()
     match = head.search(text)
     if not match:
@@ -64,7 +68,9 @@ if not done:
     sys.exit("fused_epilogue_kernel(EpilogueKernelArgs a) not found")
 EOF
 
-cu=$work/src/fused_epilogue_kernel.cu
+# Before the layout in folders the kernels were in src/ itself.
+cu=$work/src/cuda/fused_epilogue_kernel.cu
+[ -f "$cu" ] || cu=$work/src/cuda/fused_epilogue_kernel.cu
 "$nvcc" -ccbin "$host" -std=c++17 -O3 -arch=sm_90 -cubin -I"$work/src" -o "$work/kernel.cubin" "$cu"
 "$cuobjdump" -sass "$work/kernel.cubin" > "$work/kernel.sass"
 python3 - "$work/kernel.sass" << 'EOF'

@@ -41,6 +41,37 @@ bool past_the_knee(const std::vector<ThroughputSample>& samples, double toleranc
   return samples.back().faces_per_second < (1.0 - tolerance) * best;
 }
 
+std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int fps_n, int fps_d,
+                                    bool live, std::uint64_t timeout_ns) {
+  const long long held = static_cast<long long>(std::max(batch_size, 0)) * std::max(pipeline_depth, 1);
+  const long long waited = held > 0 ? held - 1 : 0;
+  std::uint64_t fill = 0;
+  if (fps_n > 0 && fps_d > 0 && waited > 0)
+    fill = static_cast<std::uint64_t>(static_cast<unsigned __int128>(1000000000ull) *
+                                      static_cast<unsigned long long>(waited) *
+                                      static_cast<unsigned>(fps_d) / static_cast<unsigned>(fps_n));
+  if (live && timeout_ns > 0 && (fill == 0 || timeout_ns < fill)) fill = timeout_ns;
+  return fill;
+}
+
+bool InferenceLatency::record(std::uint64_t ns) {
+  const std::lock_guard<std::mutex> lock(lock_);
+  longest_ = std::max(longest_, ns);
+  if (longest_ <= reported_ + reported_ / 5 + 1000000) return false;
+  reported_ = longest_;
+  return true;
+}
+
+std::uint64_t InferenceLatency::reported() const {
+  const std::lock_guard<std::mutex> lock(lock_);
+  return reported_;
+}
+
+void InferenceLatency::reset() {
+  const std::lock_guard<std::mutex> lock(lock_);
+  longest_ = reported_ = 0;
+}
+
 std::string BatchChoice::describe() const {
   std::string text = "batch " + std::to_string(batch) + " (memory fits " + std::to_string(fits);
   char buffer[96];

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,28 @@ int throughput_knee(const std::vector<ThroughputSample>& samples, double toleran
 // Whether to stop climbing the ladder: the last sample fell more than
 // `tolerance` below the best so far, so larger batches will not win.
 bool past_the_knee(const std::vector<ThroughputSample>& samples, double tolerance = 0.05);
+
+// How long a frame may wait for its batch, in ns: for the rest of its batch
+// and, with a batch in flight (pipeline_depth 2), for the whole next one, at
+// the stream's frame rate (none known: 0); on a live stream no longer than
+// a batch timeout that is set (timeout_ns > 0).
+std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int fps_n, int fps_d,
+                                    bool live, std::uint64_t timeout_ns);
+
+// The inference time a LATENCY query adds: the longest batch measured,
+// reported anew only when it grew by a fifth and a millisecond since, as a
+// pipeline-wide latency recalculation is not worth less. Thread-safe.
+class InferenceLatency {
+ public:
+  // Records a batch's time; true when the reported time changed.
+  bool record(std::uint64_t ns);
+  std::uint64_t reported() const;
+  void reset();
+
+ private:
+  mutable std::mutex lock_;
+  std::uint64_t longest_ = 0, reported_ = 0;
+};
 
 // What the automatic batch size was chosen from, for logs.
 struct BatchChoice {

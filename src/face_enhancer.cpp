@@ -1,18 +1,15 @@
 #include "face_enhancer.h"
 
 #include <chrono>
-#include <map>
-#include <mutex>
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
-#include "batch_policy.h"
-#include "cpu_tensor_cache.h"
-#include "cuda_graph_runner.h"
-#include "cuda_memory.h"
-#include "error.h"
-#include "pixel_transfer.h"
+#include "generator/cuda_graph_runner.h"
+#include "runtime/cpu_tensor_cache.h"
+#include "runtime/cuda_memory.h"
+#include "runtime/error.h"
+#include "runtime/pixel_transfer.h"
 
 namespace gpen {
 namespace {
@@ -28,9 +25,8 @@ torch::Tensor resize(const torch::Tensor& image, std::int64_t height, std::int64
                                    .align_corners(false));
 }
 
-GpenGenerator load_generator(const std::string& path, const DeviceRequest& request,
+GpenGenerator load_generator(const std::string& path, torch::Device device,
                              Precision precision) {
-  const torch::Device device = resolve_device(request);
   const TensorMap state = load_checkpoint(path);
   try {
     return GpenGenerator(state, device, effective_precision(precision, device));
@@ -41,11 +37,15 @@ GpenGenerator load_generator(const std::string& path, const DeviceRequest& reque
 
 }  // namespace
 
-FaceEnhancer::FaceEnhancer(const std::string& model_path, const DeviceRequest& device,
+FaceEnhancer::FaceEnhancer(const std::string& model_path, torch::Device device,
                            Precision precision)
     : generator_(load_generator(model_path, device, precision)) {
   set_cuda_graphs(true);
 }
+
+FaceEnhancer::FaceEnhancer(const std::string& model_path, const DeviceRequest& device,
+                           Precision precision)
+    : FaceEnhancer(model_path, resolve_device(device), precision) {}
 
 FaceEnhancer::FaceEnhancer(const TensorMap& state, torch::Device device, Precision precision)
     : generator_(state, device, effective_precision(precision, device)) {
@@ -54,6 +54,10 @@ FaceEnhancer::FaceEnhancer(const TensorMap& state, torch::Device device, Precisi
 
 // What the cache holds was this model's working set: give it back.
 FaceEnhancer::~FaceEnhancer() { release_cpu_tensor_cache(); }
+
+void FaceEnhancer::clear_cuda_graphs() {
+  if (graphs_) graphs_->clear();
+}
 
 void FaceEnhancer::set_cuda_graphs(bool enabled) {
   graphs_.reset();
@@ -70,81 +74,6 @@ torch::Tensor FaceEnhancer::forward(const torch::Tensor& inputs) {
     set_cuda_graphs(false);
     throw;
   }
-}
-
-int FaceEnhancer::automatic_batch_size() {
-  const torch::Device device = generator_.device();
-  if (!device.is_cuda()) {
-    batch_choice_ = BatchChoice{};
-    return batch_choice_.batch = choose_batch_size(false, {});
-  }
-  // Measured once per model, device, precision and graph use in a process.
-  static std::mutex cache_mutex;
-  static std::map<std::string, BatchChoice> cache;
-  const std::string key = generator_.config().describe() + "|" + device.str() + "|" +
-                          precision_name(generator_.precision()) + (graphs_enabled_ ? "|graphs" : "");
-  const std::lock_guard<std::mutex> lock(cache_mutex);
-  if (const auto found = cache.find(key); found != cache.end()) {
-    batch_choice_ = found->second;
-    return batch_choice_.batch;
-  }
-
-  torch::InferenceMode inference;
-  const int index = device.index() < 0 ? 0 : device.index();
-  const int size = model_size();
-  // Timing on zeros can flatter a kernel: measure on random faces.
-  const auto faces = [&](int batch) {
-    return torch::rand({batch, 3, size, size}, torch::TensorOptions().device(device)) * 2 - 1;
-  };
-  // Peak memory of a batch of one and of four: a third of the difference is what one more face costs, whatever the fixed working set
-  // is. Each is measured on a second run: cuDNN's algorithm search in the
-  // first tries workspaces far larger than what it keeps.
-  auto peak_for = [&](int batch) -> std::size_t {
-    const auto input = faces(batch);
-    generator_.forward(input);
-    cuda_release_cache();
-    cuda_reset_peak(index);
-    generator_.forward(input);
-    return cuda_peak_allocated(index).value_or(0);
-  };
-  const std::size_t one = peak_for(1), four = peak_for(4);
-  cuda_release_cache();
-  const auto info = cuda_memory_info(index);
-  BatchChoice choice;
-  choice.memory.free_bytes = info ? info->free_bytes : 0;
-  // Algorithms (and their workspaces) differ between batch sizes: where that
-  // hides the faces' own cost, count the whole single-face peak per face.
-  choice.memory.per_face_bytes = four > one ? (four - one) / 3 : one;
-  choice.fits = choose_batch_size(true, choice.memory);
-
-  // The throughput curve over 1, 2, 4, ...: each size once to warm up (cuDNN
-  // picks its algorithms, a graph is captured), then timed for at least
-  // three runs and 50 ms. Stop once a size falls clearly below the best.
-  for (const int batch : batch_ladder(choice.fits)) {
-    try {
-      const auto input = faces(batch);
-      forward(input);
-      torch::cuda::synchronize(index);
-      int runs = 0;
-      const auto start = std::chrono::steady_clock::now();
-      double seconds = 0;
-      while (runs < 3 || seconds < 0.05) {
-        forward(input);
-        torch::cuda::synchronize(index);
-        ++runs;
-        seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
-      choice.samples.push_back({batch, batch * runs / seconds});
-    } catch (const c10::OutOfMemoryError&) {
-      break;  // the estimate was optimistic: what ran is the curve
-    }
-    if (graphs_) graphs_->clear();  // keep one size's graph memory at a time
-    if (past_the_knee(choice.samples)) break;
-  }
-  cuda_release_cache();
-  choice.batch = throughput_knee(choice.samples);
-  batch_choice_ = cache[key] = choice;
-  return choice.batch;
 }
 
 torch::Tensor FaceEnhancer::run_network(const torch::Tensor& inputs) {
@@ -186,12 +115,11 @@ void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float st
 
 // On CUDA each image's bytes move once through pinned memory and are
 // unpacked, resized, blended and packed on the device; nothing here waits
-// for the device (the downloads are queued: AlignedBatch::finish waits).
-AlignedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, float strength) {
-  AlignedBatch batch;
-  batch.faces_ = faces.size();
+// for the device (the downloads are queued: LaunchedBatch::finish waits).
+LaunchedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, float strength) {
+  LaunchedBatch batch;
   if (faces.empty()) return batch;
-  const auto start = AlignedBatch::Clock::now();
+  const auto start = std::chrono::steady_clock::now();
   torch::InferenceMode inference;
   const torch::Device device = generator_.device();
   const bool cuda = device.is_cuda();
@@ -219,12 +147,12 @@ AlignedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, f
       enhanced = enhanced * static_cast<double>(strength) + originals[i].to(torch::kFloat) * keep;
     const auto pixels = quantize(enhanced)[0];
     if (cuda)
-      batch.downloads_.add(images[i], pixels);  // the image's bytes back whole
+      batch.add(images[i], pixels);  // the image's bytes back whole
     else
-      batch.downloads_.add(pixels, face);
+      batch.add(pixels, face);
   }
-  batch.launch_seconds_ =
-      std::chrono::duration<double>(AlignedBatch::Clock::now() - start).count();
+  batch.add_launch_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return batch;
 }
 

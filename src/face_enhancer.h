@@ -8,13 +8,12 @@
 
 #include <torch/types.h>
 
-#include "aligned_batch.h"
-#include "batch_policy.h"
-#include "checkpoint.h"
-#include "device.h"
-#include "gpen_generator.h"
-#include "image_tensor.h"
-#include "precision.h"
+#include "checkpoint/checkpoint.h"
+#include "generator/gpen_generator.h"
+#include "launched_batch.h"
+#include "runtime/device.h"
+#include "runtime/image_tensor.h"
+#include "runtime/precision.h"
 
 namespace gpen {
 
@@ -25,6 +24,8 @@ class FaceEnhancer {
   // Loads the checkpoint at `model_path` for the requested device and
   // precision. Throws Error (CheckpointError, ModelError) naming the file.
   FaceEnhancer(const std::string& model_path, const DeviceRequest& device, Precision precision);
+  // The same on a device already resolved (resolve_device).
+  FaceEnhancer(const std::string& model_path, torch::Device device, Precision precision);
   // From tensors already loaded (tests, benchmark).
   FaceEnhancer(const TensorMap& state, torch::Device device, Precision precision);
   ~FaceEnhancer();
@@ -35,19 +36,18 @@ class FaceEnhancer {
   torch::Device device() const { return generator_.device(); }
   const GpenGenerator& generator() const { return generator_; }
 
-  // The automatic batch size: 1 on the CPU. On CUDA the knee of the
-  // throughput measured over batches of 1, 2, 4, ... up to what the free
-  // memory allows by a measured per-face cost (see batch_policy.h): larger
-  // batches past it add latency and memory, not speed. Measured once per
-  // model, device and precision in a process (about a second or two of
-  // start-up), then cached; batch_choice() says what it was chosen from.
-  int automatic_batch_size();
-  const BatchChoice& batch_choice() const { return batch_choice_; }
-
   // CUDA graphs for the network, on by default on CUDA: each batch size
   // (at most two) is captured once and replayed.
   void set_cuda_graphs(bool enabled);
   bool cuda_graphs() const { return graphs_enabled_; }
+  // Drops the captured graphs (they are captured again when needed), so
+  // that measuring many batch sizes keeps one size's graph memory at a time.
+  void clear_cuda_graphs();
+
+  // The network over a batch already in its range ([N, 3, S, S] float in
+  // [-1, 1] on the model's device), through the CUDA graphs where they are
+  // on; no out-of-memory split (batch_size_measurement.h times this).
+  torch::Tensor forward(const torch::Tensor& inputs);
 
   // How often an out-of-memory error has split a batch in halves.
   int out_of_memory_splits() const { return out_of_memory_splits_; }
@@ -60,10 +60,10 @@ class FaceEnhancer {
   void enhance_aligned(const std::vector<ImageView>& faces, float strength);
 
   // The same in two steps: reads the faces and starts the batch; its
-  // finish() writes them (see AlignedBatch). On CUDA, launching the next
+  // finish() writes them (see LaunchedBatch). On CUDA, launching the next
   // batch before finishing this one keeps the device busy while the host
   // copies pixels in and out.
-  AlignedBatch launch_aligned(const std::vector<ImageView>& faces, float strength);
+  LaunchedBatch launch_aligned(const std::vector<ImageView>& faces, float strength);
 
   // Enhances aligned crops: float [N, 3, S, S] RGB in [0, 255] (S the model
   // size, any device) -> the network's faces, float [N, 3, S, S] in [0, 255]
@@ -73,12 +73,10 @@ class FaceEnhancer {
 
  private:
   torch::Tensor run_network(const torch::Tensor& inputs);
-  torch::Tensor forward(const torch::Tensor& inputs);
 
   GpenGenerator generator_;
   std::unique_ptr<CudaGraphRunner> graphs_;
   bool graphs_enabled_ = false;
-  BatchChoice batch_choice_;
   int out_of_memory_splits_ = 0;
 };
 

@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "pickle_reader.h"
-#include "zip_archive.h"
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/pickle_reader.h"
+#include "checkpoint/zip_archive.h"
+#include "runtime/error.h"
 
 namespace checkpoint_test {
 

@@ -11,8 +11,8 @@
 
 #include <torch/torch.h>
 
-#include "fused_epilogue.h"
-#include "upfirdn.h"
+#include "generator/fused_epilogue.h"
+#include "generator/upfirdn.h"
 
 namespace epilogue_cases {
 

@@ -15,11 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "pickle_reader.h"
-#include "zip_archive.h"
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/pickle_reader.h"
+#include "checkpoint/zip_archive.h"
 #include "checkpoint_test_util.h"
+#include "runtime/error.h"
 
 namespace {
 

@@ -6,11 +6,11 @@
 #include <torch/torch.h>
 
 #include "batch_policy.h"
-#include "device.h"
-#include "error.h"
-#include "image_tensor.h"
-#include "pixel_transfer.h"
-#include "precision.h"
+#include "runtime/device.h"
+#include "runtime/error.h"
+#include "runtime/image_tensor.h"
+#include "runtime/pixel_transfer.h"
+#include "runtime/precision.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The CPU tensor cache (src/cpu_tensor_cache.h): what it serves, what it
+// The CPU tensor cache (src/runtime/cpu_tensor_cache.h): what it serves, what it
 // leaves to LibTorch, its limit, LibTorch's raw interface, and that the
 // networks compute the same with it as without.
 #include <gtest/gtest.h>
@@ -8,9 +8,9 @@
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
 
-#include "checkpoint.h"
-#include "cpu_tensor_cache.h"
-#include "gpen_generator.h"
+#include "checkpoint/checkpoint.h"
+#include "generator/gpen_generator.h"
+#include "runtime/cpu_tensor_cache.h"
 
 namespace {
 

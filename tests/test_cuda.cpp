@@ -17,16 +17,17 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include "checkpoint.h"
-#include "cuda_graph_runner.h"
-#include "cuda_memory.h"
+#include "batch_size_measurement.h"
+#include "checkpoint/checkpoint.h"
 #include "epilogue_cases.h"
 #include "face_enhancer.h"
-#include "fused_epilogue.h"
-#include "fused_to_rgb.h"
-#include "gpen_config.h"
-#include "gpen_generator.h"
-#include "pixel_transfer.h"
+#include "generator/cuda_graph_runner.h"
+#include "generator/fused_epilogue.h"
+#include "generator/fused_to_rgb.h"
+#include "generator/gpen_config.h"
+#include "generator/gpen_generator.h"
+#include "runtime/cuda_memory.h"
+#include "runtime/pixel_transfer.h"
 #include "tensor_closeness.h"
 
 namespace {
@@ -318,8 +319,8 @@ TEST(CudaFaceEnhancer, ABatchFinishesWhileTheNextRunsAndBothMatch) {
   for (int b = 0; b < 2; ++b) enhancer.enhance_aligned(views(expected[b]), 1.0f);
 
   auto pixels = original.clone();
-  gpen::AlignedBatch first = enhancer.launch_aligned(views(pixels[0]), 1.0f);
-  gpen::AlignedBatch second = enhancer.launch_aligned(views(pixels[1]), 1.0f);
+  gpen::LaunchedBatch first = enhancer.launch_aligned(views(pixels[0]), 1.0f);
+  gpen::LaunchedBatch second = enhancer.launch_aligned(views(pixels[1]), 1.0f);
   first.finish();
   // Finishing the first batch waited for its results, not for the second's
   // network, still queued or running behind them.
@@ -369,8 +370,8 @@ TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
   REQUIRE_CUDA();
   const auto state = gpen::random_gpen_state_dict(gpen::gpen_architecture("gpen-256"), 12);
   gpen::FaceEnhancer enhancer(state, kCuda, gpen::Precision::Fp16);
-  const int batch = enhancer.automatic_batch_size();
-  const auto& choice = enhancer.batch_choice();
+  const gpen::BatchChoice choice = gpen::automatic_batch_size(enhancer);
+  const int batch = choice.batch;
   std::printf("automatic: %s\n", choice.describe().c_str());
   EXPECT_GE(batch, 1);
   EXPECT_LE(batch, choice.fits);
@@ -380,7 +381,7 @@ TEST(CudaFaceEnhancer, AutomaticBatchSizeIsTheMeasuredKnee) {
   // Cached for the process: another enhancer of the model does not measure.
   gpen::FaceEnhancer again(state, kCuda, gpen::Precision::Fp16);
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(again.automatic_batch_size(), batch);
+  EXPECT_EQ(gpen::automatic_batch_size(again).batch, batch);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.5);
 }
 

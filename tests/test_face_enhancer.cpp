@@ -55,8 +55,8 @@ TEST(FaceEnhancer, LaunchedBatchesWriteTheirImagesAtFinishOnly) {
 
   // The second batch launched before the first finishes, as the element's
   // pipeline-depth 2 does.
-  gpen::AlignedBatch a = enhancer().launch_aligned(first.views(), 0.8f);
-  gpen::AlignedBatch b = enhancer().launch_aligned(second.views(), 0.8f);
+  gpen::LaunchedBatch a = enhancer().launch_aligned(first.views(), 0.8f);
+  gpen::LaunchedBatch b = enhancer().launch_aligned(second.views(), 0.8f);
   EXPECT_EQ(a.size(), 3u);
   EXPECT_FALSE(a.finished());
   EXPECT_TRUE(torch::equal(first.bytes, first_before.bytes));
@@ -79,13 +79,13 @@ TEST(FaceEnhancer, ADroppedBatchLeavesItsImagesAlone) {
   Images images(2, 3);
   const Images before = images.copy();
   {
-    gpen::AlignedBatch dropped = enhancer().launch_aligned(images.views(), 1.0f);
-    gpen::AlignedBatch moved = std::move(dropped);
+    gpen::LaunchedBatch dropped = enhancer().launch_aligned(images.views(), 1.0f);
+    gpen::LaunchedBatch moved = std::move(dropped);
     EXPECT_EQ(moved.size(), 2u);
   }
   EXPECT_TRUE(torch::equal(images.bytes, before.bytes));
   // An empty batch is finished at once and touches nothing.
-  gpen::AlignedBatch empty = enhancer().launch_aligned({}, 1.0f);
+  gpen::LaunchedBatch empty = enhancer().launch_aligned({}, 1.0f);
   EXPECT_EQ(empty.size(), 0u);
   empty.finish();
 }

@@ -13,12 +13,12 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
-#include "cascade_detector.h"
-#include "error.h"
-#include "face_align.h"
-#include "face_filters.h"
-#include "image_tensor.h"
-#include "paste_back.h"
+#include "faces/cascade_detector.h"
+#include "faces/face_align.h"
+#include "faces/face_filters.h"
+#include "faces/paste_back.h"
+#include "runtime/error.h"
+#include "runtime/image_tensor.h"
 
 namespace {
 

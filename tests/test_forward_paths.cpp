@@ -8,12 +8,12 @@
 #include <torch/torch.h>
 
 #include "batch_policy.h"
-#include "checkpoint.h"
-#include "cuda_graph_runner.h"
-#include "fused_epilogue.h"
-#include "gpen_config.h"
-#include "gpen_flops.h"
-#include "gpen_generator.h"
+#include "checkpoint/checkpoint.h"
+#include "generator/cuda_graph_runner.h"
+#include "generator/fused_epilogue.h"
+#include "generator/gpen_config.h"
+#include "generator/gpen_flops.h"
+#include "generator/gpen_generator.h"
 #include "tensor_closeness.h"
 
 namespace {

@@ -1,22 +1,22 @@
-// The CUDA kernels' device code (src/fused_epilogue_device.cuh,
-// src/to_rgb_device.cuh), compiled as host C++ and run on the CPU
+// The CUDA kernels' device code (src/cuda/fused_epilogue_device.cuh,
+// src/cuda/to_rgb_device.cuh), compiled as host C++ and run on the CPU
 // (tests/cuda_emulation.h), against their definitions: indexing, edges,
 // packet widths, blockings and warp sums are checked on machines without a
 // GPU (test_cuda checks the compiled kernels on one).
 #include "cuda_emulation.h"  // first: the device code's CUDA names
 
-#include "fused_epilogue_device.cuh"
-#include "to_rgb_device.cuh"
+#include "cuda/fused_epilogue_device.cuh"
+#include "cuda/to_rgb_device.cuh"
 
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
 #include "epilogue_cases.h"
-#include "fused_epilogue.h"
-#include "fused_to_rgb.h"
+#include "generator/fused_epilogue.h"
+#include "generator/fused_to_rgb.h"
+#include "generator/upfirdn.h"
 #include "tensor_closeness.h"
-#include "upfirdn.h"
 
 namespace {
 

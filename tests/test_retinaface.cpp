@@ -9,10 +9,10 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "retinaface.h"
-#include "retinaface_postprocess.h"
+#include "checkpoint/checkpoint.h"
+#include "faces/retinaface.h"
+#include "faces/retinaface_postprocess.h"
+#include "runtime/error.h"
 
 namespace {
 

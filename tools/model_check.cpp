@@ -2,9 +2,9 @@
 
 #include <exception>
 
-#include "checkpoint.h"
-#include "gpen_config.h"
-#include "retinaface.h"
+#include "checkpoint/checkpoint.h"
+#include "faces/retinaface.h"
+#include "generator/gpen_config.h"
 
 namespace gpen_tools {
 

@@ -1,0 +1,20 @@
+/* gpenenhance's element messages: the faces restored in the frames pushed,
+ * one "gpen-faces" message per frame or one "gpen-batch" per group of frames
+ * pushed together (property `messages`). */
+#pragma once
+
+#include <gst/gst.h>
+
+#include <utility>
+#include <vector>
+
+#include "faces/face.h"
+#include "gstgpenenhance.h"
+
+/* Frames that leave together, with the faces restored in each. */
+using GpenFacesOfFrames = std::vector<std::pair<GstBuffer*, std::vector<gpen::FaceDetection>>>;
+
+/* Posts the messages `mode` asks for; `segment` gives the running and stream
+ * times of the frames' timestamps. */
+void gpen_post_faces(GstElement* element, const GstSegment* segment, GstGpenMessages mode,
+                     const GpenFacesOfFrames& frames);

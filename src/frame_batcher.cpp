@@ -1,0 +1,312 @@
+#include "frame_batcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <torch/torch.h>
+
+#include "face_enhancer.h"
+#include "faces/face_detector.h"
+#include "faces/face_filters.h"
+#include "faces/paste_back.h"
+#include "runtime/cpu_tensor_cache.h"
+#include "runtime/error.h"
+#include "runtime/pixel_transfer.h"
+
+namespace gpen {
+namespace {
+
+// The frame -> crop similarity of a face, unless its landmarks cannot be a
+// face: collapsed to a point, or so far apart (or so close) that the crop
+// would be a speck of the frame or the frame a speck of the crop. Such faces
+// come from broken upstream metas; they are skipped, not an error.
+std::optional<Affine> usable_alignment(const FaceDetection& face, int size) {
+  constexpr double kMinScale = 1e-4, kMaxScale = 1e4;
+  try {
+    const Affine to_crop = alignment_transform(face, size);
+    const double scale = to_crop.scale();
+    if (!(scale > kMinScale && scale < kMaxScale)) return std::nullopt;
+    const Affine back = invert_affine(to_crop);
+    for (const double v : back.m)
+      if (!std::isfinite(v)) return std::nullopt;
+    return to_crop;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+// In aligned mode the frame is the face.
+FaceDetection whole_frame(const ImageView& image) {
+  FaceDetection whole;
+  whole.x2 = static_cast<float>(image.width);
+  whole.y2 = static_cast<float>(image.height);
+  whole.score = 1.f;
+  return whole;
+}
+
+}  // namespace
+
+FrameBatcher::FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceMode mode,
+                           int batch_size, int pipeline_depth)
+    : enhancer_(enhancer),
+      detector_(detector),
+      mode_(mode),
+      batch_size_(std::max(batch_size, 1)),
+      pipeline_depth_(std::clamp(pipeline_depth, 1, 2)) {}
+
+void FrameBatcher::push(FrameId id, const ImageView& image,
+                        std::optional<std::vector<FaceDetection>> faces) {
+  TORCH_CHECK(image.data && image.width > 0 && image.height > 0,
+              "FrameBatcher: a frame needs pixels, got ", image.width, "x", image.height);
+  Frame frame;
+  frame.id = id;
+  frame.image = image;
+  frame.arrival = Clock::now();
+  if (mode_ == FaceMode::Full) {
+    // Read now: on CUDA the bytes cross once, and the frame waits on the
+    // device for its faces.
+    torch::InferenceMode inference;
+    const torch::Device device = enhancer_.device();
+    frame.on_device = upload_rgb(image, device);
+    const bool detect_on_host = detector_ && !faces && detector_->device().is_cpu();
+    frame.for_detector = detect_on_host && !device.is_cpu() ? read_rgb(image) : frame.on_device;
+    frame.found = std::move(faces);
+  }
+  frames_.push_back(std::move(frame));
+  note_oldest();
+}
+
+FrameBatcher::Frame* FrameBatcher::find(FrameId id) {
+  for (auto& frame : frames_)
+    if (frame.id == id) return &frame;
+  return nullptr;
+}
+
+std::size_t FrameBatcher::in_flight() const {
+  std::size_t count = 0;
+  for (const auto& launch : in_flight_) count += launch.frames.size();
+  return count;
+}
+
+std::optional<FrameBatcher::Clock::time_point> FrameBatcher::oldest_arrival() const {
+  const Clock::rep ticks = oldest_.load(std::memory_order_acquire);
+  if (ticks == kNone) return std::nullopt;
+  return Clock::time_point(Clock::duration(ticks));
+}
+
+void FrameBatcher::note_oldest() {
+  oldest_.store(frames_.empty() ? kNone : frames_.front().arrival.time_since_epoch().count(),
+                std::memory_order_release);
+}
+
+/* ---- aligned mode ---- */
+
+// Launches every frame not yet launched once there is a batch of them (or a
+// drain): they are read now and written when the batch finishes. Strength 0
+// launches nothing: the frames leave as they came.
+std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOptions& options,
+                                                                 bool drain) {
+  std::vector<Frame*> waiting;
+  for (auto& frame : frames_)
+    if (!frame.launched) waiting.push_back(&frame);
+  if (waiting.empty() || (!drain && waiting.size() < static_cast<std::size_t>(batch_size_)))
+    return std::nullopt;
+  Launch launch;
+  std::vector<ImageView> views;
+  for (Frame* frame : waiting) {
+    frame->faces = {whole_frame(frame->image)};
+    launch.frames.push_back(frame->id);
+    views.push_back(frame->image);
+  }
+  if (options.strength > 0.f) {
+    launch.results = enhancer_.launch_aligned(views, options.strength);
+    ++batches_run_;
+  }
+  for (Frame* frame : waiting) {
+    frame->launched = true;
+    frame->changed = options.strength > 0.f;
+  }
+  return launch;
+}
+
+/* ---- full mode ---- */
+
+void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
+                          const RestoreOptions& options) {
+  const int size = enhancer_.model_size();
+  for (auto& face :
+       select_faces(std::move(faces), frame.image.width, frame.image.height, options.max_faces)) {
+    if (auto to_crop = usable_alignment(face, size)) {
+      frame.to_crop.push_back(*to_crop);
+      frame.faces.push_back(face);
+    }
+  }
+  frame.located = true;
+  frame.found.reset();
+  frame.for_detector = torch::Tensor();
+  frame.restored.resize(frame.faces.size());
+  frame.remaining = frame.faces.size();
+  if (frame.faces.empty()) return;
+  // The reference crops with cv2.warpAffine on 8-bit frames: whole levels.
+  auto crops = warp_faces(frame.on_device, frame.to_crop, size).round_();
+  crops = denoise(crops, options.denoise);
+  for (std::size_t i = 0; i < frame.faces.size(); ++i)
+    crops_.push_back({frame.id, i, crops[static_cast<std::int64_t>(i)]});
+}
+
+void FrameBatcher::detect(const RestoreOptions& options, bool drain) {
+  std::vector<Frame*> waiting;
+  for (auto& frame : frames_) {
+    if (frame.located) continue;
+    if (frame.found || !detector_)
+      locate(frame, frame.found.value_or(std::vector<FaceDetection>{}), options);
+    else
+      waiting.push_back(&frame);
+  }
+  // Wait until the frames' faces could fill a batch (a frame has one face or
+  // more, as far as anyone can tell before looking).
+  if (waiting.empty() ||
+      (!drain && waiting.size() + crops_.size() < static_cast<std::size_t>(batch_size_)))
+    return;
+  // Frames of one size go through the detector together, batch_size at most.
+  std::size_t start = 0;
+  while (start < waiting.size()) {
+    std::size_t end = start + 1;
+    while (end < waiting.size() && end - start < static_cast<std::size_t>(batch_size_) &&
+           waiting[end]->for_detector.sizes() == waiting[start]->for_detector.sizes())
+      ++end;
+    std::vector<torch::Tensor> group;
+    for (std::size_t i = start; i < end; ++i) group.push_back(waiting[i]->for_detector);
+    auto faces = detector_->detect(torch::stack(group));
+    for (std::size_t i = start; i < end; ++i)
+      locate(*waiting[i], std::move(faces[i - start]), options);
+    start = end;
+  }
+}
+
+std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
+  std::size_t count = 0;
+  while (crops_.size() >= static_cast<std::size_t>(batch_size_) || (drain && !crops_.empty())) {
+    const std::size_t n = std::min(crops_.size(), static_cast<std::size_t>(batch_size_));
+    std::vector<torch::Tensor> pixels;
+    pixels.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) pixels.push_back(crops_[i].pixels);
+    const auto restored = sharpen(enhancer_.enhance_crops(torch::stack(pixels)), options.sharpen);
+    ++batches_run_;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Crop& crop = crops_.front();
+      if (Frame* frame = find(crop.frame)) {
+        frame->restored[crop.face] = restored[static_cast<std::int64_t>(i)];
+        --frame->remaining;
+      }
+      crops_.pop_front();
+    }
+    count += n;
+  }
+  return count;
+}
+
+// Detection, the network over full batches of faces, then the frames whose
+// faces are all back, in order, pasted and launched into their images.
+std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptions& options,
+                                                              bool drain,
+                                                              BatchProgress& progress) {
+  const auto start = Clock::now();
+  // A stream where faces are rare must not hold frames without bound while
+  // a batch waits to fill: batch_size frames waiting is the most, as in
+  // aligned mode (and what the latency and allocation queries announce).
+  std::size_t waiting = 0;
+  for (const auto& frame : frames_) waiting += frame.launched ? 0 : 1;
+  const bool frames_full = waiting >= static_cast<std::size_t>(batch_size_);
+  detect(options, drain || frames_full);
+  progress.faces += enhance(options, drain || frames_full);
+
+  Launch launch;
+  for (auto& frame : frames_) {
+    if (frame.launched) continue;
+    if (!frame.located || frame.remaining > 0) break;  // frames leave in order
+    if (!frame.faces.empty() && options.strength > 0.f) {
+      PasteOptions paste;
+      paste.strength = options.strength;
+      for (const auto& face : frame.faces)
+        paste.face_sizes.push_back(std::min(face.width(), face.height()));
+      launch.results.add(
+          paste_faces(frame.on_device, torch::stack(frame.restored), frame.to_crop, paste),
+          frame.image);
+      frame.changed = true;
+    }
+    frame.launched = true;
+    frame.on_device = torch::Tensor();
+    frame.restored.clear();
+    launch.frames.push_back(frame.id);
+  }
+  if (launch.frames.empty()) return std::nullopt;
+  launch.results.add_launch_seconds(
+      std::chrono::duration<double>(Clock::now() - start).count());
+  return launch;
+}
+
+/* ---- both ---- */
+
+// The one place where a batch's results reach its frames.
+void FrameBatcher::finish(Launch& launch, BatchProgress& progress) {
+  launch.results.finish();
+  for (const FrameId id : launch.frames)
+    if (Frame* frame = find(id)) frame->done = true;
+  if (launch.results.size() > 0) {
+    ++progress.finished;
+    progress.batch_seconds = std::max(progress.batch_seconds, launch.results.seconds());
+  }
+}
+
+BatchProgress FrameBatcher::advance(const RestoreOptions& options, bool drain) {
+  torch::InferenceMode inference;
+  // Full mode: frames, crops and masks live in host memory on every device.
+  const CpuTensorCacheScope cache(mode_ == FaceMode::Full || enhancer_.device().is_cpu());
+  BatchProgress progress;
+  std::optional<Launch> launched;
+  if (mode_ == FaceMode::Aligned) {
+    launched = launch_aligned(options, drain);
+    if (launched) progress.faces += launched->results.size();
+  } else {
+    launched = launch_full(options, drain, progress);
+  }
+  if (launched || drain) {
+    // The batches in flight are older: they finish first.
+    while (!in_flight_.empty()) {
+      finish(in_flight_.front(), progress);
+      in_flight_.pop_front();
+    }
+  }
+  if (launched) {
+    // Frames that nothing runs on have nothing to wait for.
+    if (drain || pipeline_depth_ < 2 || launched->results.size() == 0)
+      finish(*launched, progress);
+    else
+      in_flight_.push_back(std::move(*launched));
+  }
+  note_oldest();
+  return progress;
+}
+
+std::optional<FinishedFrame> FrameBatcher::pop() {
+  if (frames_.empty() || !frames_.front().done) return std::nullopt;
+  Frame& frame = frames_.front();
+  FinishedFrame out;
+  out.id = frame.id;
+  out.faces = std::move(frame.faces);
+  out.changed = frame.changed;
+  frames_.pop_front();
+  note_oldest();
+  return out;
+}
+
+void FrameBatcher::clear() {
+  frames_.clear();
+  crops_.clear();
+  in_flight_.clear();
+  note_oldest();
+}
+
+}  // namespace gpen

@@ -1,0 +1,160 @@
+// The one batcher of gpenenhance, for both face modes: frames come in with an
+// id and their pixels, their faces gather into GPU-sized batches across
+// frames, and frames leave in the order they came, their pixels written
+// where they were read.
+//
+// face-mode=aligned: every frame is one aligned face; a batch is batch_size
+// frames. face-mode=full: faces come with the frame (upstream metas) or from
+// the detector, batched over frames; their aligned crops gather across
+// frames (a frame with five faces and frames with none fill batches alike),
+// go through the network, and are pasted back.
+//
+// With pipeline_depth 2 a launched batch is left to the device while the
+// next one gathers, and is finished when that one is launched in turn.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "faces/face.h"
+#include "faces/face_align.h"
+#include "launched_batch.h"
+#include "runtime/image_tensor.h"
+
+namespace gpen {
+
+class FaceDetector;
+class FaceEnhancer;
+
+enum class FaceMode { Aligned, Full };
+
+using FrameId = std::uint64_t;
+
+struct RestoreOptions {
+  float strength = 1.f;  // 0 keeps the original faces, 1 pastes the network's
+  float denoise = 0.f;   // full mode: denoise amount of the crops before the network
+  float sharpen = 0.f;   // full mode: unsharp-mask amount of the faces after it
+  int max_faces = 0;     // full mode: faces restored per frame, largest first (0: all)
+};
+
+struct FinishedFrame {
+  FrameId id = 0;
+  std::vector<FaceDetection> faces;  // the faces restored, in frame pixels
+  bool changed = false;              // whether its pixels were written
+};
+
+// What a call of advance() did.
+struct BatchProgress {
+  std::size_t faces = 0;        // faces that went through the network
+  std::size_t finished = 0;     // batches whose results were written
+  double batch_seconds = 0;     // the longest host time of those batches
+};
+
+class FrameBatcher {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `detector` may be null when every frame comes with its faces (and in
+  // aligned mode). Both must outlive the batcher. batch_size >= 1 faces per
+  // network run; pipeline_depth 1 or 2 batches under way.
+  FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceMode mode, int batch_size,
+               int pipeline_depth = 1);
+
+  // Queues a frame. `image` is read now or at its batch's launch and written
+  // when its results are ready: it must stay valid, and writable, until the
+  // frame is popped or cleared. Full mode: `faces` are the faces an upstream
+  // detector found, in frame pixels (an empty vector: a frame known to have
+  // none); nullopt has them detected here. Ids must be unique among frames
+  // held.
+  void push(FrameId id, const ImageView& image,
+            std::optional<std::vector<FaceDetection>> faces = std::nullopt);
+
+  // Does the work that is due: a full batch is launched (full mode: frames
+  // waiting for detection are detected together once their faces could fill
+  // a batch, and full batches of faces go through the network), the batch
+  // in flight before it finished. Once batch_size frames wait, they are all
+  // launched (the last batch partial), so a frame never waits behind more
+  // than batch_size - 1 others besides a batch in flight. With `drain`,
+  // everything held is finished. Throws on detection or network errors (the
+  // frames stay held; clear() drops them).
+  BatchProgress advance(const RestoreOptions& options, bool drain);
+
+  // The next frame whose pixels are written, in push order.
+  std::optional<FinishedFrame> pop();
+
+  // Frames pushed and not yet popped.
+  std::size_t size() const { return frames_.size(); }
+  // Of those, frames whose batch is launched and not finished.
+  std::size_t in_flight() const;
+  // When the oldest frame not yet popped arrived; safe from any thread.
+  std::optional<Clock::time_point> oldest_arrival() const;
+
+  FaceMode mode() const { return mode_; }
+  int batch_size() const { return batch_size_; }
+  int pipeline_depth() const { return pipeline_depth_; }
+  // Network runs so far (for logs and tests).
+  std::size_t batches_run() const { return batches_run_; }
+  // Drops every frame held, launched or not; their images are left as they
+  // are or partly written.
+  void clear();
+
+ private:
+  struct Frame {
+    FrameId id = 0;
+    ImageView image;
+    Clock::time_point arrival;
+    bool launched = false;  // its results are in a launched batch (or it needs none)
+    bool done = false;      // its results are written (or it needs none)
+    bool changed = false;   // it has results to write
+    std::vector<FaceDetection> faces;
+    // Full mode: the frame on the detector's and the network's devices.
+    torch::Tensor for_detector, on_device;
+    std::optional<std::vector<FaceDetection>> found;  // before selection
+    bool located = false;  // faces chosen and their crops queued
+    std::vector<Affine> to_crop;
+    std::vector<torch::Tensor> restored;  // per face, [3, S, S] float
+    std::size_t remaining = 0;            // faces still waiting for the network
+  };
+  struct Crop {
+    FrameId frame = 0;
+    std::size_t face = 0;
+    torch::Tensor pixels;  // [3, S, S] float in [0, 255]
+  };
+  struct Launch {
+    std::vector<FrameId> frames;
+    LaunchedBatch results;
+  };
+
+  Frame* find(FrameId id);
+  std::optional<Launch> launch_aligned(const RestoreOptions& options, bool drain);
+  std::optional<Launch> launch_full(const RestoreOptions& options, bool drain,
+                                    BatchProgress& progress);
+  void detect(const RestoreOptions& options, bool drain);
+  void locate(Frame& frame, std::vector<FaceDetection> faces, const RestoreOptions& options);
+  std::size_t enhance(const RestoreOptions& options, bool drain);
+  void finish(Launch& launch, BatchProgress& progress);
+  void note_oldest();
+
+  FaceEnhancer& enhancer_;
+  FaceDetector* detector_;
+  FaceMode mode_;
+  int batch_size_;
+  int pipeline_depth_;
+  std::size_t batches_run_ = 0;
+  std::deque<Frame> frames_;  // in push order, until popped
+  std::deque<Crop> crops_;    // full mode: waiting for the network
+  std::deque<Launch> in_flight_;
+  // Clock ticks of frames_.front().arrival, or kNone.
+  static constexpr Clock::rep kNone = std::numeric_limits<Clock::rep>::min();
+  std::atomic<Clock::rep> oldest_{kNone};
+};
+
+}  // namespace gpen

@@ -1,0 +1,438 @@
+// FrameBatcher: in full mode detection, face batches gathered across frames,
+// order, and paste-back; in aligned mode batches of frames, a batch in
+// flight, order by id; on the gpen-64 fixture model with the Haar-cascade
+// detector.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <torch/torch.h>
+
+#include <map>
+#include <optional>
+
+#include "face_enhancer.h"
+#include "faces/face_detector.h"
+#include "frame_batcher.h"
+#include "runtime/error.h"
+
+namespace {
+
+const std::string kData = std::string(GPEN_TEST_DATA_DIR);
+const std::string kModel = kData + "/gpen-64/gpen-64.pth";
+
+torch::Tensor load_rgb(const std::string& name) {
+  cv::Mat bgr = cv::imread(kData + "/images/" + name, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw std::runtime_error("cannot read " + name);
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
+}
+
+torch::Tensor blank(int height, int width) { return torch::full({3, height, width}, 128, torch::kUInt8); }
+
+struct Fixture {
+  gpen::FaceEnhancer enhancer{kModel, gpen::DeviceRequest::parse("cpu"), gpen::Precision::Fp32};
+  std::unique_ptr<gpen::FaceDetector> detector =
+      gpen::make_face_detector(gpen::DetectorOptions{}, torch::kCPU);
+};
+
+Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+struct RestoredFrame {
+  gpen::FrameId id = 0;
+  std::vector<gpen::FaceDetection> faces;
+  torch::Tensor rgb;  // [3, H, W] as written; undefined when left alone
+};
+
+// A FrameBatcher over images the test owns ([3, H, W] uint8 tensors in,
+// interleaved RGB for the batcher to read and write), popped as tensors.
+class Restorer {
+ public:
+  Restorer(gpen::FaceEnhancer& enhancer, gpen::FaceDetector* detector, int batch_size,
+           gpen::FaceMode mode = gpen::FaceMode::Full, int depth = 1)
+      : batcher_(enhancer, detector, mode, batch_size, depth) {}
+
+  void push(gpen::FrameId id, const torch::Tensor& rgb,
+            std::optional<std::vector<gpen::FaceDetection>> faces = std::nullopt) {
+    // A copy of its own: the test compares it with what it pushed.
+    auto& image = images_[id] = rgb.permute({1, 2, 0}).clone(torch::MemoryFormat::Contiguous);
+    gpen::ImageView view;
+    view.data = image.data_ptr<std::uint8_t>();
+    view.width = static_cast<int>(image.size(1));
+    view.height = static_cast<int>(image.size(0));
+    view.row_stride = view.width * 3;
+    batcher_.push(id, view, std::move(faces));
+  }
+  std::size_t run(const gpen::RestoreOptions& options, bool drain) {
+    return batcher_.advance(options, drain).faces;
+  }
+  std::optional<RestoredFrame> pop() {
+    auto done = batcher_.pop();
+    if (!done) return std::nullopt;
+    RestoredFrame frame{done->id, std::move(done->faces), {}};
+    const auto image = images_.at(done->id);
+    images_.erase(done->id);
+    if (done->changed) frame.rgb = image.permute({2, 0, 1}).contiguous();
+    return frame;
+  }
+  std::size_t size() const { return batcher_.size(); }
+  std::size_t in_flight() const { return batcher_.in_flight(); }
+  std::size_t batches_run() const { return batcher_.batches_run(); }
+  void clear() { batcher_.clear(); }
+
+ private:
+  gpen::FrameBatcher batcher_;
+  std::map<gpen::FrameId, torch::Tensor> images_;
+};
+
+std::vector<RestoredFrame> pop_all(Restorer& restorer) {
+  std::vector<RestoredFrame> frames;
+  while (auto frame = restorer.pop()) frames.push_back(std::move(*frame));
+  return frames;
+}
+
+TEST(FrameBatcher, AutoDetectorWithoutModelIsTheCascade) {
+  EXPECT_EQ(fixture().detector->describe(), "Haar cascade (CPU)");
+  gpen::DetectorOptions retina;
+  retina.kind = gpen::DetectorKind::RetinaFace;
+  EXPECT_THROW(gpen::make_face_detector(retina, torch::kCPU), gpen::Error);
+}
+
+TEST(FrameBatcher, RestoresTheFaceAndNothingElse) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 1);
+  const auto frame = load_rgb("astronaut.png");
+  restorer.push(7, frame);
+  EXPECT_EQ(restorer.run({}, false), 1u);  // a full batch of one: no drain needed
+  auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->id, 7u);
+  ASSERT_EQ(done->faces.size(), 1u);
+  ASSERT_TRUE(done->rgb.defined());
+  const auto changed = (done->rgb != frame).any(0);
+  EXPECT_GT(changed.sum().item<int>(), 2000);
+  // Every changed pixel lies near the face: within twice the box's size of
+  // its centre (GPEN's crop reaches about that far around the face).
+  const auto& f = done->faces[0];
+  const auto ys = torch::arange(frame.size(1)).view({-1, 1}).to(torch::kFloat);
+  const auto xs = torch::arange(frame.size(2)).view({1, -1}).to(torch::kFloat);
+  const float cx = (f.x1 + f.x2) / 2, cy = (f.y1 + f.y2) / 2, reach = 2 * f.width();
+  const auto far = ((xs - cx).abs() > reach) | ((ys - cy).abs() > reach);
+  EXPECT_EQ((changed & far).sum().item<int>(), 0);
+  EXPECT_FALSE(restorer.pop());
+  EXPECT_EQ(restorer.size(), 0u);
+}
+
+TEST(FrameBatcher, FacesOfManyFramesShareBatchesAndFramesKeepTheirOrder) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 4);
+  const auto face = load_rgb("astronaut.png");
+  const auto empty = blank(120, 160);
+  // Faces 1, 0, 1, 1 | 0, 1, 1: the first four frames fill the frame limit
+  // and their three faces go through the network together; the rest drain
+  // as one batch of two.
+  const std::vector<torch::Tensor> frames = {face, empty, face, face, empty, face, face};
+  std::size_t ran = 0;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    restorer.push(i, frames[i]);
+    ran += restorer.run({}, false);
+  }
+  EXPECT_EQ(ran, 3u);
+  EXPECT_EQ(restorer.batches_run(), 1u);
+  EXPECT_EQ(restorer.run({}, true), 2u);
+  EXPECT_EQ(restorer.batches_run(), 2u);
+  const auto done = pop_all(restorer);
+  ASSERT_EQ(done.size(), frames.size());
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].id, i);
+    const bool has_face = frames[i].size(1) == face.size(1);
+    EXPECT_EQ(done[i].faces.size(), has_face ? 1u : 0u) << "frame " << i;
+    EXPECT_EQ(done[i].rgb.defined(), has_face) << "frame " << i;
+  }
+  // The same face in different batches comes out the same.
+  EXPECT_TRUE(torch::equal(done[0].rgb, done[6].rgb));
+}
+
+TEST(FrameBatcher, RareFacesDoNotHoldFramesWithoutBound) {
+  // A face, then frames with nobody (a surveillance camera at night): the
+  // face's batch of three never fills, yet no more than three frames wait.
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 3);
+  restorer.push(0, load_rgb("astronaut.png"));
+  std::size_t popped = 0;
+  for (std::uint64_t i = 1; i < 10; ++i) {
+    restorer.push(i, blank(64, 64));
+    restorer.run({}, false);
+    while (auto done = restorer.pop()) EXPECT_EQ(done->id, popped++);
+    EXPECT_LT(restorer.size(), 3u) << "after frame " << i;
+  }
+  EXPECT_GE(popped, 8u);
+  EXPECT_EQ(restorer.batches_run(), 1u);
+}
+
+TEST(FrameBatcher, ManyFacesInOneFrameGoThroughSeveralBatches) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 4);
+  restorer.push(0, load_rgb("solvay_1927.png"));
+  // One frame cannot tell it has four faces before it is looked at: it
+  // waits for three more frames, or a drain.
+  EXPECT_EQ(restorer.run({}, false), 0u);
+  EXPECT_FALSE(restorer.pop());
+  const std::size_t ran = restorer.run({}, true);
+  const auto done = pop_all(restorer);
+  ASSERT_EQ(done.size(), 1u);
+  const std::size_t faces = done[0].faces.size();
+  EXPECT_GE(faces, 10u);
+  EXPECT_EQ(ran, faces);
+  EXPECT_EQ(restorer.batches_run(), (faces + 3) / 4);
+}
+
+TEST(FrameBatcher, GivenFacesAreUsedAndAnEmptyListMeansNone) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 1);
+  const auto frame = load_rgb("astronaut.png");
+  // An upstream detector that saw nobody: the frame is left alone.
+  restorer.push(0, frame, std::vector<gpen::FaceDetection>{});
+  // One that saw a face where the cascade sees none (a box on the flag).
+  gpen::FaceDetection box;
+  box.x1 = 10, box.y1 = 200, box.x2 = 90, box.y2 = 280;
+  restorer.push(1, frame, std::vector<gpen::FaceDetection>{box});
+  restorer.run({}, true);
+  const auto done = pop_all(restorer);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_TRUE(done[0].faces.empty());
+  EXPECT_FALSE(done[0].rgb.defined());
+  ASSERT_EQ(done[1].faces.size(), 1u);
+  EXPECT_NEAR(done[1].faces[0].x1, 10.f, 1e-4);
+  ASSERT_TRUE(done[1].rgb.defined());
+  const auto changed = (done[1].rgb != frame).any(0);
+  EXPECT_GT(changed.slice(0, 220, 260).slice(1, 30, 70).sum().item<int>(), 100);
+  EXPECT_EQ(changed.slice(0, 0, 100).sum().item<int>(), 0);  // far above the box
+}
+
+TEST(FrameBatcher, MaxFacesKeepsTheLargest) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 8);
+  gpen::FaceDetection small, large;
+  small.x1 = 10, small.y1 = 10, small.x2 = 40, small.y2 = 40;
+  large.x1 = 100, large.y1 = 100, large.x2 = 200, large.y2 = 200;
+  restorer.push(0, blank(300, 300), std::vector<gpen::FaceDetection>{small, large});
+  gpen::RestoreOptions options;
+  options.max_faces = 1;
+  restorer.run(options, true);
+  const auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->faces.size(), 1u);
+  EXPECT_EQ(done->faces[0].x1, 100.f);
+}
+
+TEST(FrameBatcher, BoxesOutsideTheFrameAreClippedOrDropped) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 2);
+  gpen::FaceDetection outside, partly;
+  outside.x1 = 500, outside.y1 = 500, outside.x2 = 600, outside.y2 = 600;
+  partly.x1 = -40, partly.y1 = -40, partly.x2 = 60, partly.y2 = 60;
+  restorer.push(0, blank(100, 100), std::vector<gpen::FaceDetection>{outside, partly});
+  restorer.run({}, true);
+  const auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->faces.size(), 1u);
+  EXPECT_EQ(done->faces[0].x1, 0.f);
+  EXPECT_EQ(done->faces[0].x2, 60.f);
+}
+
+TEST(FrameBatcher, FacesThatCannotBeAlignedAreSkipped) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 2);
+  gpen::FaceDetection collapsed, huge, fine;
+  collapsed.x1 = 10, collapsed.y1 = 10, collapsed.x2 = 50, collapsed.y2 = 50;
+  collapsed.has_landmarks = true;
+  for (auto& p : collapsed.landmarks) p = {30.f, 30.f};
+  huge = collapsed;
+  const float far[5][2] = {{1e30f, -1e30f}, {1e30f, 1e30f}, {0, 0}, {-1e30f, 1e30f}, {3, 3}};
+  for (int i = 0; i < 5; ++i) huge.landmarks[i] = {far[i][0], far[i][1]};
+  fine.x1 = 20, fine.y1 = 20, fine.x2 = 80, fine.y2 = 80;
+  restorer.push(0, blank(100, 100), std::vector<gpen::FaceDetection>{collapsed, huge, fine});
+  restorer.run({}, true);
+  const auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->faces.size(), 1u);
+  EXPECT_EQ(done->faces[0].x1, 20.f);
+}
+
+TEST(FrameBatcher, StrengthZeroLeavesFramesAndClearDropsEverything) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 1);
+  gpen::RestoreOptions keep;
+  keep.strength = 0.f;
+  restorer.push(0, load_rgb("astronaut.png"));
+  restorer.run(keep, true);
+  auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->faces.size(), 1u);
+  EXPECT_FALSE(done->rgb.defined());
+  restorer.push(1, blank(10, 10));
+  restorer.push(2, blank(10, 10));
+  EXPECT_EQ(restorer.size(), 2u);
+  restorer.clear();
+  EXPECT_EQ(restorer.size(), 0u);
+  EXPECT_FALSE(restorer.pop());
+}
+
+TEST(FrameBatcher, DenoiseAndSharpenChangeTheResult) {
+  const auto frame = load_rgb("astronaut.png");
+  auto restore = [&](const gpen::RestoreOptions& options) {
+    Restorer restorer(fixture().enhancer, fixture().detector.get(), 1);
+    restorer.push(0, frame);
+    restorer.run(options, true);
+    return restorer.pop()->rgb;
+  };
+  const auto plain = restore({});
+  gpen::RestoreOptions denoised, sharpened;
+  denoised.denoise = 1.f;
+  sharpened.sharpen = 1.f;
+  EXPECT_FALSE(torch::equal(plain, restore(denoised)));
+  EXPECT_FALSE(torch::equal(plain, restore(sharpened)));
+  EXPECT_TRUE(torch::equal(plain, restore({})));
+}
+
+}  // namespace
+
+namespace {
+
+// Aligned faces: the fixture's inputs at a size the network resizes from.
+torch::Tensor aligned_face(int seed) {
+  torch::manual_seed(seed);
+  return torch::randint(0, 256, {3, 48, 40}, torch::kUInt8);
+}
+
+// What enhance_aligned makes of one face alone.
+torch::Tensor enhanced_alone(const torch::Tensor& rgb, float strength) {
+  auto image = rgb.permute({1, 2, 0}).clone(torch::MemoryFormat::Contiguous);
+  gpen::ImageView view;
+  view.data = image.data_ptr<std::uint8_t>();
+  view.width = static_cast<int>(image.size(1));
+  view.height = static_cast<int>(image.size(0));
+  view.row_stride = view.width * 3;
+  fixture().enhancer.enhance_aligned({view}, strength);
+  return image.permute({2, 0, 1}).contiguous();
+}
+
+}  // namespace
+
+TEST(FrameBatcher, AlignedFramesWaitForTheirBatchAndLeaveInOrderById) {
+  Restorer restorer(fixture().enhancer, nullptr, 3, gpen::FaceMode::Aligned);
+  // Ids need not follow each other: frames are matched by id, never by place.
+  const std::vector<gpen::FrameId> ids = {10, 3, 7};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    restorer.push(ids[i], aligned_face(static_cast<int>(i)));
+    const std::size_t ran = restorer.run({}, false);
+    if (i + 1 < ids.size()) {
+      EXPECT_EQ(ran, 0u);
+      EXPECT_FALSE(restorer.pop());
+    } else {
+      EXPECT_EQ(ran, 3u);
+    }
+  }
+  const auto done = pop_all(restorer);
+  ASSERT_EQ(done.size(), 3u);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].id, ids[i]);
+    ASSERT_EQ(done[i].faces.size(), 1u);  // the frame is the face
+    EXPECT_EQ(done[i].faces[0].x2, 40.f);
+    EXPECT_EQ(done[i].faces[0].y2, 48.f);
+    ASSERT_TRUE(done[i].rgb.defined());
+    // On the CPU a batch runs face by face: the same bits as one face alone.
+    EXPECT_TRUE(torch::equal(done[i].rgb, enhanced_alone(aligned_face(static_cast<int>(i)), 1.f)))
+        << "frame " << i;
+  }
+  EXPECT_EQ(restorer.batches_run(), 1u);
+  EXPECT_EQ(restorer.size(), 0u);
+}
+
+TEST(FrameBatcher, AlignedBatchInFlightFinishesWhenTheNextLaunches) {
+  Restorer restorer(fixture().enhancer, nullptr, 2, gpen::FaceMode::Aligned, 2);
+  for (gpen::FrameId id = 0; id < 2; ++id) {
+    restorer.push(id, aligned_face(static_cast<int>(id)));
+    restorer.run({}, false);
+  }
+  // The first batch is launched and left in flight.
+  EXPECT_EQ(restorer.in_flight(), 2u);
+  EXPECT_FALSE(restorer.pop());
+  restorer.push(2, aligned_face(2));
+  restorer.run({}, false);
+  EXPECT_FALSE(restorer.pop());
+  restorer.push(3, aligned_face(3));
+  restorer.run({}, false);
+  // The second launched: the first finished.
+  auto done = pop_all(restorer);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].id, 0u);
+  EXPECT_EQ(done[1].id, 1u);
+  EXPECT_EQ(restorer.in_flight(), 2u);
+  // A fifth frame and a drain: the batch in flight, then the partial one.
+  restorer.push(4, aligned_face(4));
+  restorer.run({}, true);
+  done = pop_all(restorer);
+  ASSERT_EQ(done.size(), 3u);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].id, i + 2);
+    EXPECT_TRUE(torch::equal(done[i].rgb, enhanced_alone(aligned_face(static_cast<int>(i + 2)), 1.f)));
+  }
+  EXPECT_EQ(restorer.in_flight(), 0u);
+  EXPECT_EQ(restorer.size(), 0u);
+}
+
+TEST(FrameBatcher, AlignedStrengthZeroRunsNothingAndClearDropsABatchInFlight) {
+  Restorer restorer(fixture().enhancer, nullptr, 1, gpen::FaceMode::Aligned, 2);
+  gpen::RestoreOptions keep;
+  keep.strength = 0.f;
+  restorer.push(0, aligned_face(0));
+  restorer.run(keep, false);
+  auto done = restorer.pop();
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(done->rgb.defined());
+  EXPECT_EQ(restorer.batches_run(), 0u);
+  restorer.push(1, aligned_face(1));
+  restorer.run({}, false);
+  EXPECT_EQ(restorer.in_flight(), 1u);
+  restorer.clear();
+  EXPECT_EQ(restorer.size(), 0u);
+  EXPECT_EQ(restorer.in_flight(), 0u);
+  EXPECT_FALSE(restorer.pop());
+}
+
+TEST(FrameBatcher, FullModeBatchInFlightKeepsOrderAndDrains) {
+  Restorer restorer(fixture().enhancer, fixture().detector.get(), 1, gpen::FaceMode::Full, 2);
+  const auto face = load_rgb("astronaut.png");
+  restorer.push(0, face);
+  restorer.run({}, false);
+  EXPECT_EQ(restorer.in_flight(), 1u);
+  EXPECT_FALSE(restorer.pop());
+  restorer.push(1, face);
+  restorer.run({}, false);
+  auto first = restorer.pop();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->id, 0u);
+  EXPECT_FALSE(restorer.pop());
+  restorer.run({}, true);
+  auto second = restorer.pop();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->id, 1u);
+  ASSERT_TRUE(first->rgb.defined() && second->rgb.defined());
+  EXPECT_TRUE(torch::equal(first->rgb, second->rgb));
+}
+
+TEST(FrameBatcher, OldestArrivalIsTheFirstFrameNotPopped) {
+  gpen::FrameBatcher probe(fixture().enhancer, nullptr, gpen::FaceMode::Aligned, 2);
+  EXPECT_FALSE(probe.oldest_arrival());
+  auto image = aligned_face(0).permute({1, 2, 0}).contiguous();
+  gpen::ImageView view;
+  view.data = image.data_ptr<std::uint8_t>();
+  view.width = 40, view.height = 48, view.row_stride = 120;
+  const auto before = gpen::FrameBatcher::Clock::now();
+  probe.push(5, view);
+  const auto oldest = probe.oldest_arrival();
+  ASSERT_TRUE(oldest);
+  EXPECT_GE(*oldest, before);
+  EXPECT_LE(*oldest, gpen::FrameBatcher::Clock::now());
+  probe.advance({}, true);
+  EXPECT_TRUE(probe.oldest_arrival());  // finished, not yet popped
+  ASSERT_TRUE(probe.pop());
+  EXPECT_FALSE(probe.oldest_arrival());
+}
