@@ -233,7 +233,7 @@ TEST(Merge, AddsShardsUpAndSaysWhenComplete) {
   EXPECT_EQ(t.faces, 3u);
   EXPECT_EQ(merged_summary(merged),
             "2 reports, 3 inputs: 2 restored, 1 skipped, 0 failed, 0 not run, 3 faces; "
-            "0 duplicates; complete");
+            "no duplicates; complete");
   // The merged file is JSON that says the same.
   const JsonValue json = parse_json(merged_json(merged));
   EXPECT_TRUE(json.find("complete")->boolean);
@@ -261,7 +261,7 @@ TEST(Merge, AResumedShardCountsOnceButAnOverlapIsFlagged) {
   });
   EXPECT_FALSE(twice.complete());
   EXPECT_EQ(twice.restored_twice, 1u);
-  EXPECT_NE(merged_summary(twice).find("1 duplicates (1 restored twice)"), std::string::npos)
+  EXPECT_NE(merged_summary(twice).find("1 duplicates (in more than one report), 1 restored twice"), std::string::npos)
       << merged_summary(twice);
   ASSERT_EQ(twice.duplicates.size(), 1u);
   EXPECT_EQ(twice.duplicates[0].seen.size(), 2u);

@@ -42,17 +42,23 @@ int merge_report_files(const std::vector<std::string>& files, const std::string&
     if ((record.status == Status::Failed || record.status == Status::NotRun) && listed++ < kShown)
       std::printf("  %s: %s%s%s\n", record.input.c_str(), status_name(record.status),
                   record.error.empty() ? "" : ": ", record.error.c_str());
+  // An input in two reports is usually a resumed shard (the cancelled
+  // attempt's not_run or restored, the re-run's restored or skipped): done
+  // once, and only counted. Restored twice is work done twice: listed.
   std::size_t shown = 0;
   for (const auto& duplicate : merged.duplicates) {
+    std::size_t restored = 0;
+    std::string where;
+    for (const auto& [report, status] : duplicate.seen) {
+      restored += status == Status::Restored;
+      where += std::string(where.empty() ? "" : ", ") + report + " (" + status_name(status) + ")";
+    }
+    if (restored < 2) continue;
     if (shown++ == kShown) {
-      std::printf("  ... and %zu more duplicates (-o FILE.json lists them all)\n",
-                  merged.duplicates.size() - kShown);
+      std::printf("  ... and more restored twice (-o FILE.json lists them all)\n");
       break;
     }
-    std::string where;
-    for (const auto& [report, status] : duplicate.seen)
-      where += std::string(where.empty() ? "" : ", ") + report + " (" + status_name(status) + ")";
-    std::printf("  duplicate: %s in %s\n", duplicate.input.c_str(), where.c_str());
+    std::printf("  restored twice: %s in %s\n", duplicate.input.c_str(), where.c_str());
   }
   std::fflush(stdout);
   if (!output.empty()) {

@@ -280,10 +280,12 @@ std::string merged_summary(const MergedReport& merged) {
                      std::to_string(t.inputs) + " inputs: " + std::to_string(t.restored) +
                      " restored, " + std::to_string(t.skipped) + " skipped, " +
                      std::to_string(t.failed) + " failed, " + std::to_string(t.not_run) +
-                     " not run, " + std::to_string(t.faces) + " faces; " +
-                     std::to_string(merged.duplicates.size()) + " duplicates";
-  if (merged.restored_twice)
-    line += " (" + std::to_string(merged.restored_twice) + " restored twice)";
+                     " not run, " + std::to_string(t.faces) + " faces; ";
+  if (merged.duplicates.empty())
+    line += "no duplicates";
+  else
+    line += std::to_string(merged.duplicates.size()) + " duplicates (in more than one report), " +
+            std::to_string(merged.restored_twice) + " restored twice";
   if (!merged.missing_shards.empty()) {
     line += "; missing shards:";
     for (unsigned k : merged.missing_shards)

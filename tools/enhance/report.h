@@ -87,7 +87,7 @@ struct MergedReport {
 MergedReport merge_reports(const std::vector<std::pair<std::string, Report>>& reports);
 std::string merged_json(const MergedReport& merged);
 // "4 reports, 40 inputs: 38 restored, 2 skipped, 0 failed, 0 not run, 57
-// faces; 0 duplicates; complete"
+// faces; no duplicates; complete"
 std::string merged_summary(const MergedReport& merged);
 
 }  // namespace gpen_tools
