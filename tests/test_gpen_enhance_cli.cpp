@@ -252,6 +252,25 @@ TEST_F(GpenEnhanceCli, ShardsReportAndMerge) {
   EXPECT_EQ(enhance({"--merge-reports", dir / "reports/bad.json"}).status, 2);
 }
 
+// Interrupted (SIGINT here; a scheduler's SIGTERM takes the same path), it
+// still writes its report: what it restored, and what it did not run. The
+// test hook slows each image so that the signal lands midway.
+TEST_F(GpenEnhanceCli, InterruptedRunStillWritesItsReport) {
+  for (int i = 0; i < 5; ++i) copy_into(kAstronaut, dir / ("in/" + std::to_string(i) + ".png"));
+  const RunResult r = run({"timeout", "--preserve-status", "-s", "INT", "4", GPEN_ENHANCE,
+                           "--model", kModel, "--device", "cpu", "--jobs", "1", dir / "in", "-o",
+                           dir / "out", "--report", dir / "report.json"},
+                          {{"GPEN_MODEL_DIR", dir / "no-models"},
+                           {"GPEN_ENHANCE_TEST_DELAY_MS", "1500"}});
+  EXPECT_EQ(r.status, 130) << r.all();
+  const std::string report = read_file(dir / "report.json");
+  EXPECT_TRUE(contains(report, "\"interrupted\": true")) << report;
+  EXPECT_TRUE(contains(report, "\"status\": \"not_run\"")) << report;
+  EXPECT_TRUE(contains(report, "\"failed\": 0")) << "an image caught midway is not a failure: " << report;
+  EXPECT_TRUE(contains(report, "\"inputs\": 5")) << report;
+  EXPECT_FALSE(fs::exists(dir / "report.json.tmp"));
+}
+
 TEST_F(GpenEnhanceCli, UsageErrors) {
   EXPECT_EQ(enhance({dir / "x.png"}).status, 2);                  // no -o
   EXPECT_EQ(enhance({"-o", dir / "out"}).status, 2);              // no input
