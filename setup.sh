@@ -16,6 +16,8 @@ packages=(
   libgtest-dev
   # The Python example and its test (GObject introspection for GStreamer).
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0
+  # The Kubernetes example's test reads its manifest.
+  python3-yaml
 )
 
 missing=()

@@ -211,6 +211,66 @@ TEST_F(GpenEnhanceCli, InstalledCopyFindsItsPluginAndModels) {
   EXPECT_TRUE(contains(r.out, "GPEN-BFR-512.pth")) << r.out;
 }
 
+// --shard K/N over two runs does every image once; their --report files
+// merge into a complete summary; a re-run with --skip-existing skips all.
+TEST_F(GpenEnhanceCli, ShardsReportAndMerge) {
+  for (const char* name : {"a.png", "b.png", "c/d.png", "c/e.png", "f.png"})
+    copy_into(kAstronaut, dir / (std::string("in/") + name));
+  std::size_t restored = 0;
+  for (const char* shard : {"0/2", "1/2"}) {
+    const std::string report = dir / (std::string("reports/") + shard[0] + ".json");
+    const RunResult r = enhance({dir / "in", "-o", dir / "out", "--shard", shard, "--report", report});
+    ASSERT_EQ(r.status, 0) << r.all();
+    EXPECT_TRUE(contains(r.out, std::string("shard ") + shard + ": ")) << r.out;
+    const std::string text = read_file(report);
+    EXPECT_TRUE(contains(text, "\"format\": \"gpen-enhance-report/1\"")) << text;
+    for (std::size_t at = 0; (at = text.find("\"status\": \"restored\"", at)) != std::string::npos; ++at)
+      ++restored;
+  }
+  EXPECT_EQ(restored, 5u);
+  for (const char* name : {"a.png", "b.png", "c/d.png", "c/e.png", "f.png"})
+    EXPECT_EQ(size_of(dir / (std::string("out/") + name)), cv::Size(512, 512)) << name;
+
+  const RunResult merged = enhance({"--merge-reports", dir / "reports/0.json",
+                                    dir / "reports/1.json", "-o", dir / "all.json"});
+  ASSERT_EQ(merged.status, 0) << merged.all();
+  EXPECT_TRUE(contains(merged.out, "2 reports, 5 inputs: 5 restored")) << merged.out;
+  EXPECT_TRUE(contains(merged.out, "complete")) << merged.out;
+  EXPECT_TRUE(contains(read_file(dir / "all.json"), "\"complete\": true"));
+
+  // Re-submitted, shard 1 finds its work done; a missing shard is incomplete.
+  const RunResult again = enhance({dir / "in", "-o", dir / "out", "--shard", "1/2",
+                                   "--skip-existing", "--report", dir / "reports/1-again.json"});
+  ASSERT_EQ(again.status, 0) << again.all();
+  EXPECT_TRUE(contains(again.out, " 0 restored")) << again.out;
+  EXPECT_FALSE(contains(read_file(dir / "reports/1-again.json"), "\"status\": \"restored\""));
+  const RunResult partial = enhance({"--merge-reports", dir / "reports/1.json"});
+  EXPECT_EQ(partial.status, 1) << partial.all();
+  EXPECT_TRUE(contains(partial.out, "missing shards: 0/2")) << partial.out;
+  // Not a report: nothing is merged over it.
+  write_file(dir / "reports/bad.json", "{\"format\": \"gpen-enhance-report/1\"");
+  EXPECT_EQ(enhance({"--merge-reports", dir / "reports/bad.json"}).status, 2);
+}
+
+// Interrupted (SIGINT here; a scheduler's SIGTERM takes the same path), it
+// still writes its report: what it restored, and what it did not run. The
+// test hook slows each image so that the signal lands midway.
+TEST_F(GpenEnhanceCli, InterruptedRunStillWritesItsReport) {
+  for (int i = 0; i < 5; ++i) copy_into(kAstronaut, dir / ("in/" + std::to_string(i) + ".png"));
+  const RunResult r = run({"timeout", "--preserve-status", "-s", "INT", "4", GPEN_ENHANCE,
+                           "--model", kModel, "--device", "cpu", "--jobs", "1", dir / "in", "-o",
+                           dir / "out", "--report", dir / "report.json"},
+                          {{"GPEN_MODEL_DIR", dir / "no-models"},
+                           {"GPEN_ENHANCE_TEST_DELAY_MS", "1500"}});
+  EXPECT_EQ(r.status, 130) << r.all();
+  const std::string report = read_file(dir / "report.json");
+  EXPECT_TRUE(contains(report, "\"interrupted\": true")) << report;
+  EXPECT_TRUE(contains(report, "\"status\": \"not_run\"")) << report;
+  EXPECT_TRUE(contains(report, "\"failed\": 0")) << "an image caught midway is not a failure: " << report;
+  EXPECT_TRUE(contains(report, "\"inputs\": 5")) << report;
+  EXPECT_FALSE(fs::exists(dir / "report.json.tmp"));
+}
+
 TEST_F(GpenEnhanceCli, UsageErrors) {
   EXPECT_EQ(enhance({dir / "x.png"}).status, 2);                  // no -o
   EXPECT_EQ(enhance({"-o", dir / "out"}).status, 2);              // no input
@@ -219,6 +279,14 @@ TEST_F(GpenEnhanceCli, UsageErrors) {
   const RunResult help = enhance({"--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_TRUE(contains(help.out, "--skip-existing")) << help.out;
+  EXPECT_TRUE(contains(help.out, "--shard")) << help.out;
+  EXPECT_TRUE(contains(help.out, "K counted from 0")) << help.out;
+  for (const char* bad : {"4/4", "1/0", "-1/4", "x", "1/2/3"}) {
+    const RunResult shard = enhance({"a.png", "-o", "o", "--shard", bad});
+    EXPECT_EQ(shard.status, 2) << bad;
+    EXPECT_TRUE(contains(shard.err, "--shard")) << shard.err;
+  }
+  EXPECT_EQ(enhance({"--merge-reports", "a.json", "--shard", "0/2"}).status, 2);
   // An input that is not there is a failure, reported by name.
   const RunResult missing = enhance({dir / "nothing-here.png", "-o", dir / "out"});
   EXPECT_EQ(missing.status, 1) << missing.all();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -39,6 +40,13 @@ class ImageRun {
     // Enough images in flight for the element to fill a batch (it holds up
     // to batch-size frames) while every worker decodes the next ones.
     window_ = static_cast<std::size_t>(enhancer_.batch_size() + workers_ + 2);
+    outcomes_.resize(jobs.size());
+    // A test hook, for the tests that cancel a run midway (the Slurm one):
+    // each image waits this long before it is decoded, so that a run of a
+    // few small images lasts long enough to be interrupted. Not for users.
+    if (const char* delay = std::getenv("GPEN_ENHANCE_TEST_DELAY_MS"))
+      delay_ = std::chrono::milliseconds(std::max(0, std::atoi(delay)));
+    started_.resize(jobs.size());
   }
 
   ImageRunResult run(const std::atomic<bool>& interrupted) {
@@ -79,6 +87,10 @@ class ImageRun {
     }
     // Stop what remains (nothing when all settled): pull() returns null,
     // queued tasks are dropped, running ones finish.
+    {
+      std::lock_guard<std::mutex> lock(lock_);
+      stopping_ = true;
+    }
     enhancer_.stop();
     queue_.close();
     output.join();
@@ -86,6 +98,7 @@ class ImageRun {
     {
       std::lock_guard<std::mutex> lock(lock_);
       result.not_run = jobs_.size() - settled_;
+      result.outcomes = outcomes_;
     }
     return result;
   }
@@ -102,6 +115,11 @@ class ImageRun {
 
   void decode(std::size_t index) {
     const ImageJob& job = jobs_[index];
+    {
+      std::lock_guard<std::mutex> lock(lock_);
+      started_[index] = std::chrono::steady_clock::now();
+    }
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
     DecodedImage decoded = decode_image(job.input, options_.max_size);
     if (!decoded.sample) {
       settle(index, decoded.error, 0, true);
@@ -116,7 +134,7 @@ class ImageRun {
     const bool pushed = enhancer_.push(index, decoded.sample.get());
     decoded.sample.reset();
     if (!pushed) {
-      settle(index, "the enhancing pipeline stopped", 0, true);
+      if (!abandoned(index)) settle(index, "the enhancing pipeline stopped", 0, true);
       return;
     }
     std::lock_guard<std::mutex> lock(lock_);
@@ -139,11 +157,33 @@ class ImageRun {
     settle(index, error, enhancer_.take_faces(index), false);
   }
 
+  // An image that met the pipeline stopped by an interruption: not run
+  // (what a report says of it), rather than failed.
+  bool abandoned(std::size_t index) {
+    std::lock_guard<std::mutex> lock(lock_);
+    if (!stopping_) return false;
+    ++decoded_;
+    auto bytes = bytes_of_.find(index);
+    if (bytes != bytes_of_.end()) {
+      bytes_in_flight_ -= bytes->second;
+      bytes_of_.erase(bytes);
+    }
+    --in_flight_;
+    changed_.notify_all();
+    return true;
+  }
+
   // An image is finished, one way or the other.
   void settle(std::size_t index, const std::string& error, unsigned faces, bool before_enhancer) {
     if (error.empty()) progress_.finished(jobs_[index].name, faces);
     else progress_.failed(jobs_[index].name, error);
     std::lock_guard<std::mutex> lock(lock_);
+    ImageOutcome& outcome = outcomes_[index];
+    outcome.settled = true;
+    outcome.error = error;
+    outcome.faces = faces;
+    outcome.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_[index]).count();
     if (before_enhancer) ++decoded_;  // it will never reach the enhancer
     auto bytes = bytes_of_.find(index);
     if (bytes != bytes_of_.end()) {
@@ -171,6 +211,10 @@ class ImageRun {
   std::map<std::size_t, std::size_t> bytes_of_;
   std::size_t decoded_ = 0;          // pushed to the enhancer, or failed before it
   std::size_t settled_ = 0;
+  bool stopping_ = false;
+  std::chrono::milliseconds delay_{0};
+  std::vector<ImageOutcome> outcomes_;
+  std::vector<std::chrono::steady_clock::time_point> started_;
 };
 
 }  // namespace

@@ -20,7 +20,16 @@ struct ImageJob {
   ImageEncoder encoder = ImageEncoder::Png;
 };
 
+// What became of one image: for --report.
+struct ImageOutcome {
+  bool settled = false;  // false: not run (interrupted, or the enhancer failed first)
+  std::string error;     // empty: restored and written
+  unsigned faces = 0;
+  double seconds = 0;    // from its decoding to its file written
+};
+
 struct ImageRunResult {
+  std::vector<ImageOutcome> outcomes;  // one per job, in the jobs' order
   std::string fatal;        // the enhancer failed: nothing more could be done
   std::size_t not_run = 0;  // images left undone (fatal error or interruption)
   std::string device;       // where the network ran, and its batch size

@@ -37,9 +37,10 @@ void add_folder(const fs::path& folder, const fs::path& output, InputList& list)
     found.push_back({it->path().string(), it->path().lexically_relative(folder).string(),
                      MediaKind::Image});
   }
-  if (error) list.problems.push_back(folder.string() + ": " + error.message());
+  if (error) list.problems.push_back({folder.string(), error.message()});
   if (found.empty() && !error)
-    list.problems.push_back(folder.string() + ": no images in it (jpg, jpeg, png, webp, bmp, tif, tiff)");
+    list.problems.push_back(
+        {folder.string(), "no images in it (jpg, jpeg, png, webp, bmp, tif, tiff)"});
   std::sort(found.begin(), found.end(),
             [](const InputItem& a, const InputItem& b) { return a.relative < b.relative; });
   list.items.insert(list.items.end(), found.begin(), found.end());
@@ -83,7 +84,7 @@ InputList collect_inputs(const std::vector<std::string>& arguments, const std::s
       list.items.push_back({argument, name,
                             has_image_extension(argument) ? MediaKind::Image : MediaKind::Video});
     } else {
-      list.problems.push_back(argument + ": no such file or folder");
+      list.problems.push_back({argument, "no such file or folder"});
     }
   }
   return list;

@@ -15,9 +15,16 @@ struct InputItem {
   MediaKind kind = MediaKind::Image;
 };
 
+// An input that does not exist, an empty folder...
+struct InputProblem {
+  std::string input;  // the argument
+  std::string why;
+  std::string text() const { return input + ": " + why; }
+};
+
 struct InputList {
   std::vector<InputItem> items;
-  std::vector<std::string> problems;  // inputs that do not exist, empty folders...
+  std::vector<InputProblem> problems;
 };
 
 // Image files by extension (case-insensitive): jpg, jpeg, png, webp, bmp, tif, tiff.

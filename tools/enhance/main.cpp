@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -16,8 +17,11 @@
 #include "image_run.h"
 #include "inputs.h"
 #include "locations.h"
+#include "merge.h"
 #include "options.h"
 #include "progress.h"
+#include "report.h"
+#include "shard.h"
 #include "video_run.h"
 
 namespace {
@@ -82,8 +86,8 @@ bool choose_models(const Options& options, const Locations& where, ModelPaths& m
 struct Plan {
   std::vector<ImageJob> images;
   std::vector<VideoJob> videos;
-  std::vector<std::string> skipped;   // --skip-existing
-  std::vector<std::string> problems;  // "name: why", counted as failures
+  std::vector<ReportRecord> skipped;   // --skip-existing
+  std::vector<InputProblem> problems;  // counted as failures
 };
 
 Plan make_plan(const Options& options, const InputList& inputs) {
@@ -98,16 +102,16 @@ Plan make_plan(const Options& options, const InputList& inputs) {
   auto claim = [&](const std::string& output, const std::string& input) {
     std::error_code error;
     if (fs::exists(input, error) && fs::equivalent(input, output, error)) {
-      plan.problems.push_back(input + ": its output would overwrite it; choose another OUTPUT");
+      plan.problems.push_back({input, "its output would overwrite it; choose another OUTPUT"});
       return false;
     }
     auto [it, fresh] = claimed.emplace(fs::path(output).lexically_normal().string(), input);
     if (!fresh) {
-      plan.problems.push_back(input + ": same output as " + it->second + " (" + output + ")");
+      plan.problems.push_back({input, "same output as " + it->second + " (" + output + ")"});
       return false;
     }
     if (options.skip_existing && fs::exists(output, error)) {
-      plan.skipped.push_back(input);
+      plan.skipped.push_back({input, Status::Skipped, 0, 0, output, ""});
       return false;
     }
     return true;
@@ -128,9 +132,9 @@ Plan make_plan(const Options& options, const InputList& inputs) {
         output_is_video_file ? extension_of(options.output) : extension_of(item.path);
     const auto recipe = choose_recipe(wanted);
     if (!recipe) {
-      plan.problems.push_back(item.path +
-                              ": no video encoder and muxer are installed to write it "
-                              "(install gstreamer1.0-plugins-good and -ugly)");
+      plan.problems.push_back({item.path,
+                               "no video encoder and muxer are installed to write it "
+                               "(install gstreamer1.0-plugins-good and -ugly)"});
       continue;
     }
     if (recipe->extension != wanted)
@@ -149,6 +153,33 @@ Plan make_plan(const Options& options, const InputList& inputs) {
   return plan;
 }
 
+// The report's records for what planning settled: inputs that could not
+// be, and those already done.
+std::vector<ReportRecord> planned_records(const Plan& plan) {
+  std::vector<ReportRecord> records;
+  for (const auto& problem : plan.problems)
+    records.push_back({problem.input, Status::Failed, 0, 0, "", problem.why});
+  records.insert(records.end(), plan.skipped.begin(), plan.skipped.end());
+  return records;
+}
+
+// --report, at the end of every run that got as far as a plan, interrupted
+// or not: a scheduler's cancelled task leaves what it did and did not do.
+void write_report(const Options& options, Report& report, double seconds) {
+  if (options.report.empty()) return;
+  report.sharded = !options.shard.whole();
+  report.shard = options.shard;
+  report.output = options.output;
+  report.interrupted = interrupted;
+  report.seconds = seconds;
+  // Its folder too: a scheduler's tasks name theirs before any has run.
+  std::error_code ignored;
+  const fs::path parent = fs::path(options.report).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ignored);
+  const std::string error = write_file_atomically(options.report, report_json(report));
+  if (!error.empty()) complain("cannot write the report: " + error);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,6 +193,7 @@ int main(int argc, char** argv) {
     complain(e.what());
     return kExitSetup;
   }
+  if (options.merge_reports) return merge_report_files(options.inputs, options.output);
   gst_init(nullptr, nullptr);
   if (GstElementFactory* factory = gst_element_factory_find("gpenenhance")) {
     gst_object_unref(factory);
@@ -181,13 +213,22 @@ int main(int argc, char** argv) {
   ModelPaths models;
   if (!choose_models(options, where, models)) return kExitSetup;
 
-  const InputList inputs = collect_inputs(options.inputs, options.output);
+  InputList inputs = collect_inputs(options.inputs, options.output);
+  keep_shard(inputs, options.shard);
   const Plan plan = make_plan(options, inputs);
-  for (const auto& problem : plan.problems) complain(problem);
+  for (const auto& problem : plan.problems) complain(problem.text());
+  Report report;
+  report.records = planned_records(plan);
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   const bool terminal = isatty(fileno(stdout));
   install_signal_handlers();
 
-  std::printf("gpen-enhance: %zu image%s, %zu video%s -> %s (%s%s%s)\n", plan.images.size(),
+  std::printf("gpen-enhance: %s%zu image%s, %zu video%s -> %s (%s%s%s)\n",
+              options.shard.whole() ? "" : ("shard " + options.shard.text() + ": ").c_str(),
+              plan.images.size(),
               plan.images.size() == 1 ? "" : "s", plan.videos.size(),
               plan.videos.size() == 1 ? "" : "s", options.output.c_str(),
               fs::path(models.model).filename().c_str(),
@@ -196,7 +237,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   std::size_t failed = plan.problems.size();
-  std::vector<std::string> failures = plan.problems;
+  std::vector<std::string> failures;
+  for (const auto& problem : plan.problems) failures.push_back(problem.text());
   std::uint64_t faces = 0;
   std::size_t restored = 0;
   std::size_t not_run = 0;
@@ -207,14 +249,29 @@ int main(int argc, char** argv) {
 
   if (!plan.images.empty() || !plan.skipped.empty()) {
     Progress progress(stdout, terminal, plan.images.size() + plan.skipped.size(), "images");
-    for (const auto& name : plan.skipped) progress.skipped(name);
+    for (const auto& skipped : plan.skipped) progress.skipped(skipped.input);
     ImageRunResult result;
     try {
       result = run_images(plan.images, options, models, progress, interrupted);
     } catch (const std::exception& e) {
       progress.close();
       complain(std::string("cannot start: ") + e.what());
+      report.fatal = std::string("cannot start: ") + e.what();
+      for (const auto& job : plan.images)
+        report.records.push_back({job.input, Status::NotRun, 0, 0, job.output, ""});
+      for (const auto& job : plan.videos)
+        report.records.push_back({job.input, Status::NotRun, 0, 0, job.output, ""});
+      write_report(options, report, elapsed());
       return kExitSetup;
+    }
+    for (std::size_t i = 0; i < plan.images.size(); ++i) {
+      const ImageJob& job = plan.images[i];
+      const ImageOutcome outcome = i < result.outcomes.size() ? result.outcomes[i] : ImageOutcome{};
+      const Status status = !outcome.settled        ? Status::NotRun
+                            : outcome.error.empty() ? Status::Restored
+                                                    : Status::Failed;
+      report.records.push_back(
+          {job.input, status, outcome.faces, outcome.seconds, job.output, outcome.error});
     }
     progress.close();
     const RunTotals totals = progress.totals();
@@ -229,6 +286,7 @@ int main(int argc, char** argv) {
     device = result.device;
     batch = result.batch_size;
     if (!result.fatal.empty()) {
+      report.fatal = result.fatal;
       complain("the enhancer failed: " + result.fatal);
       failures.push_back("(enhancer) " + result.fatal);
       ++failed;
@@ -239,6 +297,7 @@ int main(int argc, char** argv) {
   for (const auto& job : plan.videos) {
     if (interrupted) {
       ++not_run;
+      report.records.push_back({job.input, Status::NotRun, 0, 0, job.output, ""});
       continue;
     }
     Progress progress(stdout, terminal, 0, "frames", job.name);
@@ -247,6 +306,8 @@ int main(int argc, char** argv) {
     const RunTotals totals = progress.totals();
     seconds += progress.seconds();
     faces += totals.faces;
+    report.records.push_back({job.input, error.empty() ? Status::Restored : Status::Failed,
+                              totals.faces, progress.seconds(), job.output, error});
     if (!error.empty()) {
       ++failed;
       failures.push_back(job.name + ": " + error);
@@ -276,6 +337,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "Failed:\n");
     for (const auto& failure : failures) std::fprintf(stderr, "  %s\n", failure.c_str());
   }
+  write_report(options, report, elapsed());
   if (interrupted) return kExitInterrupted;
   return failed || not_run ? kExitFailures : 0;
 }

@@ -52,8 +52,10 @@ Options parse_options(int argc, char** argv) {
   gchar* device = nullptr;
   gchar* precision = nullptr;
   gchar* format = nullptr;
+  gchar* shard = nullptr;
+  gchar* report = nullptr;
   gchar** inputs = nullptr;
-  gboolean aligned = FALSE, skip_existing = FALSE;
+  gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE;
   gint batch_size = 0, max_faces = 0, max_size = 0, quality = o.quality, jobs = 0;
   gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0;
 
@@ -75,6 +77,9 @@ Options parse_options(int argc, char** argv) {
       {"quality", 'q', 0, G_OPTION_ARG_INT, &quality, "JPEG/WebP quality, 1-100 (default 95)", "Q"},
       {"skip-existing", 0, 0, G_OPTION_ARG_NONE, &skip_existing, "Skip inputs whose output is already there (resume a run)", nullptr},
       {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Images decoded and encoded at once (default: the CPU count, at most 8)", "N"},
+      {"shard", 0, 0, G_OPTION_ARG_STRING, &shard, "Do only shard K of N, K counted from 0 (0/4 to 3/4): inputs split by a hash of their path", "K/N"},
+      {"report", 0, 0, G_OPTION_ARG_FILENAME, &report, "Write what became of each input to FILE.json (also when interrupted)", "FILE"},
+      {"merge-reports", 0, 0, G_OPTION_ARG_NONE, &merge_reports, "INPUTs are --report files of shards: sum them up (-o FILE.json to write it)", nullptr},
       {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &inputs, nullptr, "INPUT..."},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
   };
@@ -94,6 +99,8 @@ Options parse_options(int argc, char** argv) {
   o.device = text_or(device, o.device);
   o.precision = text_or(precision, o.precision);
   const std::string format_name = text_or(format, "same");
+  const std::string shard_text = text_or(shard, "");
+  o.report = text_or(report, "");
   if (inputs) {
     for (gchar** input = inputs; *input; ++input) o.inputs.emplace_back(*input);
     g_strfreev(inputs);
@@ -102,6 +109,7 @@ Options parse_options(int argc, char** argv) {
 
   o.aligned = aligned;
   o.skip_existing = skip_existing;
+  o.merge_reports = merge_reports;
   o.batch_size = batch_size;
   o.max_faces = max_faces;
   o.max_size = max_size;
@@ -111,6 +119,20 @@ Options parse_options(int argc, char** argv) {
   o.denoise = denoise;
   o.sharpen = sharpen;
 
+  if (o.merge_reports) {
+    // The others would be silently meaningless here.
+    if (!shard_text.empty() || !o.report.empty())
+      throw UsageError("--merge-reports takes report files and -o, not --shard or --report");
+    if (o.inputs.empty()) throw UsageError("--merge-reports: no report files given");
+    return o;
+  }
+  if (!shard_text.empty()) {
+    try {
+      o.shard = parse_shard(shard_text);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+  }
   if (o.inputs.empty()) throw UsageError("no INPUT given (see --help)");
   if (o.output.empty()) throw UsageError("no output given: add -o OUTPUT (see --help)");
   if (o.batch_size < 0 || o.batch_size > 64) throw UsageError("--batch-size must be 0 (automatic) to 64");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "shard.h"
+
 namespace gpen_tools {
 
 enum class OutputFormat { Same, Jpeg, Png };
@@ -32,6 +34,9 @@ struct Options {
   int quality = 95;
   bool skip_existing = false;
   int jobs = 0;  // 0: automatic
+  Shard shard;              // --shard K/N; the whole run by default
+  std::string report;       // --report FILE.json; empty: none
+  bool merge_reports = false;  // --merge-reports: `inputs` are reports, `output` the merged one (optional)
 
   // Not on the command line: what a run sets on the element itself.
   unsigned long long batch_timeout = 0;  // ns
