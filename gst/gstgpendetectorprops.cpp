@@ -71,8 +71,9 @@ void gpen_detector_install_properties(GObjectClass* klass, guint first_id) {
                           "RetinaFace: keep faces whose score is above this", 0.0, 1.0, 0.9, ready));
   g_object_class_install_property(klass, first_id + MAX_SIZE,
       g_param_spec_uint("detection-max-size", "Detection max size",
-                        "RetinaFace: frames whose long side is over this are detected downscaled "
-                        "(to 1000 px, or this if smaller) and the boxes scaled back; 0 = never",
+                        "Frames whose long side is over this are detected downscaled (to 1000 px, "
+                        "or this if smaller) and the faces scaled back, by either detector; "
+                        "0 = never",
                         0, G_MAXINT, 1500, ready));
   g_object_class_install_property(klass, first_id + MAX_FACES,
       g_param_spec_uint("max-faces", "Max faces",

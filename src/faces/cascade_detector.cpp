@@ -149,9 +149,19 @@ CascadeDetector& CascadeDetector::operator=(CascadeDetector&&) noexcept = defaul
 
 const CascadeOptions& CascadeDetector::options() const { return impl_->options; }
 
+CascadeOptions downscaled_search(CascadeOptions options) {
+  options.scale_factor = std::max(options.scale_factor, 1.2);
+  options.min_face_size = std::max(options.min_face_size, 32);
+  return options;
+}
+
 std::vector<FaceDetection> CascadeDetector::detect(const cv::Mat& rgb_or_gray) {
+  return detect(rgb_or_gray, impl_->options);
+}
+
+std::vector<FaceDetection> CascadeDetector::detect(const cv::Mat& rgb_or_gray,
+                                                   const CascadeOptions& o) {
   const cv::Mat gray = to_gray(rgb_or_gray);
-  const auto& o = impl_->options;
   std::vector<cv::Rect> boxes;
   std::vector<int> votes;
   impl_->faces.detectMultiScale(gray, boxes, votes, o.scale_factor, o.min_neighbors, 0,

@@ -27,7 +27,7 @@ struct DetectorOptions {
   DetectorKind kind = DetectorKind::Auto;
   std::string model_path;              // RetinaFace checkpoint (RetinaFace-R50.pth)
   float threshold = 0.9f;              // RetinaFace: keep faces scoring above this
-  int resize_limit = 1500;             // RetinaFace: frames whose long side exceeds this...
+  int resize_limit = 1500;             // frames whose long side exceeds this...
   int resize_target = 1000;            // ...are detected at this long side, as the reference
   std::string cascade_directory;       // empty: CascadeDetector::default_directory()
 };
