@@ -25,12 +25,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "batch_policy.h"
 #include "batch_size_measurement.h"
 #include "face_enhancer.h"
+#include "faces/detection_pool.h"
 #include "faces/face_detector.h"
 #include "frame_batcher.h"
 #include "gstgpendetectorprops.h"
@@ -70,6 +72,7 @@ enum {
   PROP_SHARPEN,
   PROP_MESSAGES,
   PROP_PIPELINE_DEPTH,
+  PROP_DETECTION_THREADS,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
 
@@ -91,6 +94,7 @@ struct Settings {
   double denoise = 0.0;
   double sharpen = 0.0;
   GstGpenMessages messages = kDefaultMessages;
+  guint detection_threads = 0;
   GpenDetectorSettings detection;
 };
 
@@ -101,6 +105,7 @@ struct InUse {
   std::string device;      // empty when not loaded
   guint batch_size = 0;    // 0 when not loaded
   guint pipeline_depth = 1;
+  guint lookahead = 0;     // frames held more while the detection workers look at them
   gint fps_n = 0, fps_d = 1;
 };
 
@@ -120,8 +125,12 @@ struct GpenEnhancePrivate {
   // Set in start(), cleared in stop(); used from the streaming thread and the
   // batch-timeout thread, both of which hold the sink pad's stream lock.
   std::unique_ptr<gpen::FaceEnhancer> enhancer;
-  std::unique_ptr<gpen::FaceDetector> detector;  // face-mode=full only
+  // face-mode=full only: the detector, or the pool of detection workers.
+  std::unique_ptr<gpen::FaceDetector> detector;
+  std::unique_ptr<gpen::DetectionPool> detection_pool;
   std::unique_ptr<gpen::FrameBatcher> batcher;
+  // When the stream's first frame came, for the gpen-stats message.
+  std::optional<gpen::FrameBatcher::Clock::time_point> first_frame;
   GstVideoInfo info;
   bool have_info = false;
   // The frames in `batcher`, by id (stream lock).
@@ -243,6 +252,29 @@ static void discard_frames(GpenEnhancePrivate* priv) {
   priv->ready.clear();
 }
 
+/* The gpen-stats element message, at EOS: where the time of the stream went
+ * (busy seconds per stage of the face path, as pipeline_stats.h counts them),
+ * and the wall time since its first frame. */
+static void post_stats(GstGpenEnhance* self) {
+  GpenEnhancePrivate* priv = self->priv;
+  if (!priv->batcher) return;
+  const gpen::PipelineStats stats = priv->batcher->stats();
+  const double wall =
+      priv->first_frame ? std::chrono::duration<double>(gpen::FrameBatcher::Clock::now() -
+                                                        *priv->first_frame)
+                              .count()
+                        : 0.0;
+  GstStructure* s = gst_structure_new(
+      "gpen-stats", "frames", G_TYPE_UINT64, static_cast<guint64>(stats.frames), "faces",
+      G_TYPE_UINT64, static_cast<guint64>(stats.faces), "batches", G_TYPE_UINT64,
+      static_cast<guint64>(stats.batches), "detection-threads", G_TYPE_UINT,
+      static_cast<guint>(priv->batcher->lookahead()), "wall", G_TYPE_DOUBLE, wall, nullptr);
+  for (std::size_t i = 0; i < gpen::kStageCount; ++i)
+    gst_structure_set(s, gpen::stage_name(static_cast<gpen::Stage>(i)), G_TYPE_DOUBLE,
+                      stats.seconds[i], nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
 /* Pushes a partial batch (and the batch in flight) once its oldest frame has
  * waited batch-timeout, so a live stream never waits on frames that are slow
  * to come. */
@@ -288,6 +320,33 @@ static void timeout_loop(GstGpenEnhance* self) {
 /* ---------------------------------------------------------------------- */
 /* GstBaseTransform                                                        */
 
+/* The detector of full mode, or with detection-threads N a pool of N
+ * detection workers, each with a detector of its own: they search the next
+ * frames while the network runs, for N frames more latency. */
+static bool create_detection(GstGpenEnhance* self, const Settings& settings,
+                             torch::Device device) {
+  GpenEnhancePrivate* priv = self->priv;
+  auto first = gpen_create_detector(GST_ELEMENT(self), settings.detection, device);
+  if (!first) return false;
+  const guint threads = settings.detection_threads;
+  if (threads == 0) {
+    GST_INFO_OBJECT(self, "faces of frames without face metas: %s", first->describe().c_str());
+    priv->detector = std::move(first);
+    return true;
+  }
+  std::vector<std::unique_ptr<gpen::FaceDetector>> detectors;
+  detectors.push_back(std::move(first));
+  while (detectors.size() < threads) {
+    auto more = gpen_create_detector(GST_ELEMENT(self), settings.detection, device);
+    if (!more) return false;
+    detectors.push_back(std::move(more));
+  }
+  priv->detection_pool = std::make_unique<gpen::DetectionPool>(std::move(detectors));
+  GST_INFO_OBJECT(self, "faces of frames without face metas: %s",
+                  priv->detection_pool->describe().c_str());
+  return true;
+}
+
 static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   GpenEnhancePrivate* priv = self->priv;
@@ -323,14 +382,9 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
                   device->str().c_str(), batch_size,
                   settings.batch_size == 0 ? " (automatic)" : "");
   const bool full = settings.face_mode == GST_GPEN_FACE_MODE_FULL;
-  if (full) {
-    priv->detector = gpen_create_detector(GST_ELEMENT(self), settings.detection, *device);
-    if (!priv->detector) {
-      priv->enhancer.reset();
-      return FALSE;
-    }
-    GST_INFO_OBJECT(self, "faces of frames without face metas: %s",
-                    priv->detector->describe().c_str());
+  if (full && !create_detection(self, settings, *device)) {
+    priv->enhancer.reset();
+    return FALSE;
   }
   // A batch in flight pays where the device works apart from the host (CUDA)
   // and costs a batch of latency anywhere. Full mode waits for the device in
@@ -346,11 +400,13 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
                   settings.pipeline_depth == 0 ? " (automatic)" : "");
   priv->batcher = std::make_unique<gpen::FrameBatcher>(
       *priv->enhancer, priv->detector.get(),
-      full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned, batch_size, depth);
+      full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned, batch_size, depth,
+      priv->detection_pool.get());
   GST_OBJECT_LOCK(self);
   priv->in_use.device = device->str();
   priv->in_use.batch_size = static_cast<guint>(batch_size);
   priv->in_use.pipeline_depth = static_cast<guint>(depth);
+  priv->in_use.lookahead = static_cast<guint>(priv->batcher->lookahead());
   GST_OBJECT_UNLOCK(self);
   priv->latency.reset();
   {
@@ -372,6 +428,7 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
   discard_frames(priv);
   priv->batcher.reset();
+  priv->detection_pool.reset();
   priv->detector.reset();
   priv->enhancer.reset();
   priv->have_info = false;
@@ -444,6 +501,7 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
     return GST_FLOW_ERROR;
   }
   priv->held.emplace(id, frame);
+  if (!priv->first_frame) priv->first_frame = gpen::FrameBatcher::Clock::now();
   priv->timer_wake.notify_all();
   return advance(self, false);
 }
@@ -461,7 +519,12 @@ static GstFlowReturn gst_gpen_enhance_generate_output(GstBaseTransform* trans, G
 static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* event) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_EOS:
+    case GST_EVENT_EOS: {
+      const GstFlowReturn ret = drain(self);
+      if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(self, "drain before EOS: %s", gst_flow_get_name(ret));
+      post_stats(self);
+      break;
+    }
     case GST_EVENT_CAPS:
     case GST_EVENT_SEGMENT:
     case GST_EVENT_STREAM_START:
@@ -496,7 +559,8 @@ static gboolean gst_gpen_enhance_query(GstBaseTransform* trans, GstPadDirection 
     GST_OBJECT_UNLOCK(self);
     const GstClockTime ours =
         gpen::batch_fill_latency_ns(static_cast<int>(in_use.batch_size),
-                                    static_cast<int>(in_use.pipeline_depth), in_use.fps_n,
+                                    static_cast<int>(in_use.pipeline_depth),
+                                    static_cast<int>(in_use.lookahead), in_use.fps_n,
                                     in_use.fps_d, live, timeout) +
         priv->latency.reported();
     GST_DEBUG_OBJECT(self, "adding %" GST_TIME_FORMAT " latency (live: %d)", GST_TIME_ARGS(ours),
@@ -518,7 +582,8 @@ static gboolean gst_gpen_enhance_propose_allocation(GstBaseTransform* trans, Gst
       ->propose_allocation(trans, decide_query, query);
   GST_OBJECT_LOCK(self);
   const guint held = std::max(self->priv->in_use.batch_size, 1u) *
-                     std::max(self->priv->in_use.pipeline_depth, 1u);
+                         std::max(self->priv->in_use.pipeline_depth, 1u) +
+                     self->priv->in_use.lookahead;
   GST_OBJECT_UNLOCK(self);
   gpen_propose_held_allocation(query, held);
   return TRUE;
@@ -549,6 +614,7 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
     case PROP_FACE_MODE: s.face_mode = static_cast<GstGpenFaceMode>(g_value_get_enum(value)); break;
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
     case PROP_PIPELINE_DEPTH: s.pipeline_depth = g_value_get_uint(value); break;
+    case PROP_DETECTION_THREADS: s.detection_threads = g_value_get_uint(value); break;
     case PROP_BATCH_TIMEOUT: s.batch_timeout = g_value_get_uint64(value); break;
     case PROP_DEVICE: {
       const gchar* device = g_value_get_string(value);
@@ -583,6 +649,7 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
     case PROP_FACE_MODE: g_value_set_enum(value, s.face_mode); break;
     case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
     case PROP_PIPELINE_DEPTH: g_value_set_uint(value, s.pipeline_depth); break;
+    case PROP_DETECTION_THREADS: g_value_set_uint(value, s.detection_threads); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint64(value, s.batch_timeout); break;
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
     case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
@@ -660,6 +727,12 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         "Element messages with the faces restored: per frame, per group of "
                         "frames pushed together, or none",
                         GST_TYPE_GPEN_MESSAGES, kDefaultMessages, playing));
+  g_object_class_install_property(gobject_class, PROP_DETECTION_THREADS,
+      g_param_spec_uint("detection-threads", "Detection threads",
+                        "face-mode=full: threads that find the faces of the next frames while the "
+                        "network runs, each frame on one; frames wait that many frames longer "
+                        "(0 = none: frames are detected in the streaming thread, batched)",
+                        0, 64, 0, ready));
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",

@@ -41,9 +41,11 @@ bool past_the_knee(const std::vector<ThroughputSample>& samples, double toleranc
   return samples.back().faces_per_second < (1.0 - tolerance) * best;
 }
 
-std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int fps_n, int fps_d,
-                                    bool live, std::uint64_t timeout_ns) {
-  const long long held = static_cast<long long>(std::max(batch_size, 0)) * std::max(pipeline_depth, 1);
+std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int lookahead, int fps_n,
+                                    int fps_d, bool live, std::uint64_t timeout_ns) {
+  const long long held =
+      static_cast<long long>(std::max(batch_size, 0)) * std::max(pipeline_depth, 1) +
+      (batch_size > 0 ? std::max(lookahead, 0) : 0);
   const long long waited = held > 0 ? held - 1 : 0;
   std::uint64_t fill = 0;
   if (fps_n > 0 && fps_d > 0 && waited > 0)
@@ -84,6 +86,7 @@ std::string BatchChoice::describe() const {
     text += buffer;
   }
   if (!samples.empty()) text += ")";
+  if (remembered) text += ", remembered";
   return text;
 }
 

@@ -41,12 +41,13 @@ int throughput_knee(const std::vector<ThroughputSample>& samples, double toleran
 // `tolerance` below the best so far, so larger batches will not win.
 bool past_the_knee(const std::vector<ThroughputSample>& samples, double tolerance = 0.05);
 
-// How long a frame may wait for its batch, in ns: for the rest of its batch
-// and, with a batch in flight (pipeline_depth 2), for the whole next one, at
-// the stream's frame rate (none known: 0); on a live stream no longer than
-// a batch timeout that is set (timeout_ns > 0).
-std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int fps_n, int fps_d,
-                                    bool live, std::uint64_t timeout_ns);
+// How long a frame may wait for its batch, in ns: for the rest of its batch,
+// with a batch in flight (pipeline_depth 2) for the whole next one, and for
+// `lookahead` frames more that detection works ahead on, at the stream's
+// frame rate (none known: 0); on a live stream no longer than a batch
+// timeout that is set (timeout_ns > 0).
+std::uint64_t batch_fill_latency_ns(int batch_size, int pipeline_depth, int lookahead, int fps_n,
+                                    int fps_d, bool live, std::uint64_t timeout_ns);
 
 // The inference time a LATENCY query adds: the longest batch measured,
 // reported anew only when it grew by a fifth and a millisecond since, as a
@@ -69,6 +70,7 @@ struct BatchChoice {
   int fits = 1;  // the most faces the free memory allows
   BatchMemoryEstimate memory;
   std::vector<ThroughputSample> samples;
+  bool remembered = false;  // read from the cache file, not measured now
   std::string describe() const;
 };
 

@@ -1,12 +1,14 @@
 #include "frame_batcher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <utility>
 
 #include <torch/torch.h>
 
 #include "face_enhancer.h"
+#include "faces/detection_pool.h"
 #include "faces/face_detector.h"
 #include "faces/face_filters.h"
 #include "faces/paste_back.h"
@@ -48,12 +50,14 @@ FaceDetection whole_frame(const ImageView& image) {
 }  // namespace
 
 FrameBatcher::FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceMode mode,
-                           int batch_size, int pipeline_depth)
+                           int batch_size, int pipeline_depth, DetectionPool* pool)
     : enhancer_(enhancer),
       detector_(detector),
+      pool_(mode == FaceMode::Full ? pool : nullptr),
       mode_(mode),
       batch_size_(std::max(batch_size, 1)),
-      pipeline_depth_(std::clamp(pipeline_depth, 1, 2)) {}
+      pipeline_depth_(std::clamp(pipeline_depth, 1, 2)),
+      lookahead_(pool_ ? static_cast<int>(pool_->workers()) : 0) {}
 
 void FrameBatcher::push(FrameId id, const ImageView& image,
                         std::optional<std::vector<FaceDetection>> faces) {
@@ -66,11 +70,15 @@ void FrameBatcher::push(FrameId id, const ImageView& image,
   if (mode_ == FaceMode::Full) {
     // Read now: on CUDA the bytes cross once, and the frame waits on the
     // device for its faces.
+    const StageTimer timer(stats_, Stage::Upload);
     torch::InferenceMode inference;
     const torch::Device device = enhancer_.device();
     frame.on_device = upload_rgb(image, device);
-    const bool detect_on_host = detector_ && !faces && detector_->device().is_cpu();
+    const bool detect_on_host =
+        !faces && (pool_ ? pool_->device() : detector_ ? detector_->device() : device).is_cpu();
     frame.for_detector = detect_on_host && !device.is_cpu() ? read_rgb(image) : frame.on_device;
+    // The pool starts on it at once.
+    if (pool_ && !faces) frame.detecting = pool_->submit(frame.for_detector);
     frame.found = std::move(faces);
   }
   frames_.push_back(std::move(frame));
@@ -120,8 +128,10 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOp
     views.push_back(frame->image);
   }
   if (options.strength > 0.f) {
+    const StageTimer timer(stats_, Stage::Network);
     launch.results = enhancer_.launch_aligned(views, options.strength);
     ++batches_run_;
+    stats_.faces += views.size();
   }
   for (Frame* frame : waiting) {
     frame->launched = true;
@@ -134,6 +144,7 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOp
 
 void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
                           const RestoreOptions& options) {
+  const StageTimer timer(stats_, Stage::Alignment);
   const int size = enhancer_.model_size();
   for (auto& face :
        select_faces(std::move(faces), frame.image.width, frame.image.height, options.max_faces)) {
@@ -155,10 +166,27 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
     crops_.push_back({frame.id, i, crops[static_cast<std::int64_t>(i)]});
 }
 
-void FrameBatcher::detect(const RestoreOptions& options, bool drain) {
+// `forced`: how many of the oldest frames not launched must be located now.
+void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t forced) {
   std::vector<Frame*> waiting;
+  std::size_t position = 0;  // among the frames not launched
   for (auto& frame : frames_) {
+    if (frame.launched) continue;
+    const bool must = drain || position++ < forced;
     if (frame.located) continue;
+    if (frame.detecting.valid()) {
+      // The pool's faces: taken as soon as they are there, waited for when due.
+      if (!must && frame.detecting.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+        continue;
+      std::vector<FaceDetection> faces;
+      {
+        const StageTimer timer(stats_, Stage::DetectionWait);
+        faces = frame.detecting.get();
+      }
+      frame.detecting = {};
+      locate(frame, std::move(faces), options);
+      continue;
+    }
     if (frame.found || !detector_)
       locate(frame, frame.found.value_or(std::vector<FaceDetection>{}), options);
     else
@@ -166,8 +194,8 @@ void FrameBatcher::detect(const RestoreOptions& options, bool drain) {
   }
   // Wait until the frames' faces could fill a batch (a frame has one face or
   // more, as far as anyone can tell before looking).
-  if (waiting.empty() ||
-      (!drain && waiting.size() + crops_.size() < static_cast<std::size_t>(batch_size_)))
+  if (waiting.empty() || (!drain && forced == 0 &&
+                          waiting.size() + crops_.size() < static_cast<std::size_t>(batch_size_)))
     return;
   // Frames of one size go through the detector together, batch_size at most.
   std::size_t start = 0;
@@ -178,7 +206,11 @@ void FrameBatcher::detect(const RestoreOptions& options, bool drain) {
       ++end;
     std::vector<torch::Tensor> group;
     for (std::size_t i = start; i < end; ++i) group.push_back(waiting[i]->for_detector);
-    auto faces = detector_->detect(torch::stack(group));
+    std::vector<std::vector<FaceDetection>> faces;
+    {
+      const StageTimer timer(stats_, Stage::Detection);
+      faces = detector_->detect(torch::stack(group));
+    }
     for (std::size_t i = start; i < end; ++i)
       locate(*waiting[i], std::move(faces[i - start]), options);
     start = end;
@@ -192,8 +224,13 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
     std::vector<torch::Tensor> pixels;
     pixels.reserve(n);
     for (std::size_t i = 0; i < n; ++i) pixels.push_back(crops_[i].pixels);
-    const auto restored = sharpen(enhancer_.enhance_crops(torch::stack(pixels)), options.sharpen);
+    torch::Tensor restored;
+    {
+      const StageTimer timer(stats_, Stage::Network);
+      restored = sharpen(enhancer_.enhance_crops(torch::stack(pixels)), options.sharpen);
+    }
     ++batches_run_;
+    stats_.faces += n;
     for (std::size_t i = 0; i < n; ++i) {
       const Crop& crop = crops_.front();
       if (Frame* frame = find(crop.frame)) {
@@ -214,19 +251,23 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
                                                               BatchProgress& progress) {
   const auto start = Clock::now();
   // A stream where faces are rare must not hold frames without bound while
-  // a batch waits to fill: batch_size frames waiting is the most, as in
-  // aligned mode (and what the latency and allocation queries announce).
+  // a batch waits to fill: batch_size frames waiting (and lookahead more,
+  // being detected) is the most, as in aligned mode (and what the latency
+  // and allocation queries announce). Then all but the lookahead go.
   std::size_t waiting = 0;
   for (const auto& frame : frames_) waiting += frame.launched ? 0 : 1;
-  const bool frames_full = waiting >= static_cast<std::size_t>(batch_size_);
-  detect(options, drain || frames_full);
-  progress.faces += enhance(options, drain || frames_full);
+  const auto lookahead = static_cast<std::size_t>(lookahead_);
+  const std::size_t forced =
+      waiting >= static_cast<std::size_t>(batch_size_) + lookahead ? waiting - lookahead : 0;
+  detect(options, drain, forced);
+  progress.faces += enhance(options, drain || forced > 0);
 
   Launch launch;
   for (auto& frame : frames_) {
     if (frame.launched) continue;
     if (!frame.located || frame.remaining > 0) break;  // frames leave in order
     if (!frame.faces.empty() && options.strength > 0.f) {
+      const StageTimer timer(stats_, Stage::PasteBack);
       PasteOptions paste;
       paste.strength = options.strength;
       for (const auto& face : frame.faces)
@@ -251,7 +292,10 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
 
 // The one place where a batch's results reach its frames.
 void FrameBatcher::finish(Launch& launch, BatchProgress& progress) {
-  launch.results.finish();
+  {
+    const StageTimer timer(stats_, Stage::Results);
+    launch.results.finish();
+  }
   for (const FrameId id : launch.frames)
     if (Frame* frame = find(id)) frame->done = true;
   if (launch.results.size() > 0) {
@@ -298,8 +342,16 @@ std::optional<FinishedFrame> FrameBatcher::pop() {
   out.faces = std::move(frame.faces);
   out.changed = frame.changed;
   frames_.pop_front();
+  ++stats_.frames;
   note_oldest();
   return out;
+}
+
+PipelineStats FrameBatcher::stats() const {
+  PipelineStats stats = stats_;
+  stats.batches = batches_run_;
+  if (pool_) stats[Stage::Detection] += pool_->busy_seconds();
+  return stats;
 }
 
 void FrameBatcher::clear() {

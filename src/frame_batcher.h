@@ -10,7 +10,10 @@
 // go through the network, and are pasted back.
 //
 // With pipeline_depth 2 a launched batch is left to the device while the
-// next one gathers, and is finished when that one is launched in turn.
+// next one gathers, and is finished when that one is launched in turn. With
+// a DetectionPool, full mode hands each frame to the pool's workers as it
+// arrives and holds as many frames more as the pool has workers, so that the
+// next frames are searched while the network and paste-back run.
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -27,10 +31,12 @@
 #include "faces/face.h"
 #include "faces/face_align.h"
 #include "launched_batch.h"
+#include "pipeline_stats.h"
 #include "runtime/image_tensor.h"
 
 namespace gpen {
 
+class DetectionPool;
 class FaceDetector;
 class FaceEnhancer;
 
@@ -63,10 +69,11 @@ class FrameBatcher {
   using Clock = std::chrono::steady_clock;
 
   // `detector` may be null when every frame comes with its faces (and in
-  // aligned mode). Both must outlive the batcher. batch_size >= 1 faces per
-  // network run; pipeline_depth 1 or 2 batches under way.
+  // aligned mode); `pool`, when given, detects instead of it. They must
+  // outlive the batcher. batch_size >= 1 faces per network run;
+  // pipeline_depth 1 or 2 batches under way.
   FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceMode mode, int batch_size,
-               int pipeline_depth = 1);
+               int pipeline_depth = 1, DetectionPool* pool = nullptr);
 
   // Queues a frame. `image` is read now or at its batch's launch and written
   // when its results are ready: it must stay valid, and writable, until the
@@ -82,7 +89,8 @@ class FrameBatcher {
   // a batch, and full batches of faces go through the network), the batch
   // in flight before it finished. Once batch_size frames wait, they are all
   // launched (the last batch partial), so a frame never waits behind more
-  // than batch_size - 1 others besides a batch in flight. With `drain`,
+  // than batch_size - 1 others besides a batch in flight (and lookahead()
+  // frames being detected). With `drain`,
   // everything held is finished. Throws on detection or network errors (the
   // frames stay held; clear() drops them).
   BatchProgress advance(const RestoreOptions& options, bool drain);
@@ -100,6 +108,13 @@ class FrameBatcher {
   FaceMode mode() const { return mode_; }
   int batch_size() const { return batch_size_; }
   int pipeline_depth() const { return pipeline_depth_; }
+  // Frames held beyond a batch so that detection works ahead: the pool's
+  // workers, else 0.
+  int lookahead() const { return lookahead_; }
+  // The most frames held at once: batch_size x pipeline_depth + lookahead.
+  int max_held() const { return batch_size_ * pipeline_depth_ + lookahead_; }
+  // Where the time went so far (the pool's workers' time as detection).
+  PipelineStats stats() const;
   // Network runs so far (for logs and tests).
   std::size_t batches_run() const { return batches_run_; }
   // Drops every frame held, launched or not; their images are left as they
@@ -118,6 +133,7 @@ class FrameBatcher {
     // Full mode: the frame on the detector's and the network's devices.
     torch::Tensor for_detector, on_device;
     std::optional<std::vector<FaceDetection>> found;  // before selection
+    std::shared_future<std::vector<FaceDetection>> detecting;  // from the pool
     bool located = false;  // faces chosen and their crops queued
     std::vector<Affine> to_crop;
     std::vector<torch::Tensor> restored;  // per face, [3, S, S] float
@@ -137,7 +153,7 @@ class FrameBatcher {
   std::optional<Launch> launch_aligned(const RestoreOptions& options, bool drain);
   std::optional<Launch> launch_full(const RestoreOptions& options, bool drain,
                                     BatchProgress& progress);
-  void detect(const RestoreOptions& options, bool drain);
+  void detect(const RestoreOptions& options, bool drain, std::size_t forced);
   void locate(Frame& frame, std::vector<FaceDetection> faces, const RestoreOptions& options);
   std::size_t enhance(const RestoreOptions& options, bool drain);
   void finish(Launch& launch, BatchProgress& progress);
@@ -145,10 +161,13 @@ class FrameBatcher {
 
   FaceEnhancer& enhancer_;
   FaceDetector* detector_;
+  DetectionPool* pool_;
   FaceMode mode_;
   int batch_size_;
   int pipeline_depth_;
+  int lookahead_;
   std::size_t batches_run_ = 0;
+  PipelineStats stats_;
   std::deque<Frame> frames_;  // in push order, until popped
   std::deque<Crop> crops_;    // full mode: waiting for the network
   std::deque<Launch> in_flight_;

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "face_enhancer.h"
+#include "faces/detection_pool.h"
 #include "faces/face_detector.h"
 #include "frame_batcher.h"
 #include "runtime/error.h"
@@ -435,4 +436,86 @@ TEST(FrameBatcher, OldestArrivalIsTheFirstFrameNotPopped) {
   EXPECT_TRUE(probe.oldest_arrival());  // finished, not yet popped
   ASSERT_TRUE(probe.pop());
   EXPECT_FALSE(probe.oldest_arrival());
+}
+
+namespace {
+
+std::unique_ptr<gpen::DetectionPool> cascade_pool(std::size_t workers) {
+  std::vector<std::unique_ptr<gpen::FaceDetector>> detectors;
+  for (std::size_t i = 0; i < workers; ++i)
+    detectors.push_back(gpen::make_face_detector(gpen::DetectorOptions{}, torch::kCPU));
+  return std::make_unique<gpen::DetectionPool>(std::move(detectors));
+}
+
+}  // namespace
+
+TEST(DetectionPool, FindsTheFacesOfEachFrameAndPassesErrorsOn) {
+  auto pool = cascade_pool(2);
+  EXPECT_EQ(pool->workers(), 2u);
+  EXPECT_EQ(pool->describe(), "Haar cascade (CPU) on 2 threads");
+  const auto face = load_rgb("astronaut.png");
+  std::vector<std::shared_future<gpen::DetectionPool::Faces>> found;
+  for (int i = 0; i < 6; ++i) found.push_back(pool->submit(i % 2 ? blank(64, 64) : face));
+  const auto alone = fixture().detector->detect(face.unsqueeze(0))[0];
+  for (int i = 0; i < 6; ++i) {
+    const auto& faces = found[static_cast<std::size_t>(i)].get();
+    ASSERT_EQ(faces.size(), i % 2 ? 0u : alone.size()) << "frame " << i;
+    for (std::size_t k = 0; k < faces.size(); ++k) EXPECT_EQ(faces[k].x1, alone[k].x1);
+  }
+  // Not a frame: the detector's error comes out of the future.
+  auto bad = pool->submit(torch::zeros({2, 8, 8}, torch::kByte));
+  EXPECT_ANY_THROW(bad.get());
+  EXPECT_GT(pool->busy_seconds(), 0.0);
+}
+
+TEST(FrameBatcher, DetectionPoolLooksAheadKeepsOrderAndGivesTheSameFrames) {
+  const auto face = load_rgb("astronaut.png");
+  const auto empty = blank(120, 160);
+  const std::vector<torch::Tensor> frames = {face, empty, face, face, empty, face};
+  auto pool = cascade_pool(2);
+  gpen::FrameBatcher batcher(fixture().enhancer, nullptr, gpen::FaceMode::Full, 1, 1, pool.get());
+  EXPECT_EQ(batcher.lookahead(), 2);
+  EXPECT_EQ(batcher.max_held(), 3);
+  std::vector<torch::Tensor> images;
+  for (const auto& f : frames) images.push_back(f.permute({1, 2, 0}).clone(torch::MemoryFormat::Contiguous));
+  auto view_of = [&](std::size_t i) {
+    gpen::ImageView view;
+    view.data = images[i].data_ptr<std::uint8_t>();
+    view.width = static_cast<int>(images[i].size(1));
+    view.height = static_cast<int>(images[i].size(0));
+    view.row_stride = view.width * 3;
+    return view;
+  };
+  std::vector<gpen::FinishedFrame> done;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    batcher.push(i, view_of(i));
+    batcher.advance({}, false);
+    while (auto out = batcher.pop()) done.push_back(std::move(*out));
+    // A batch of one, and two frames more being detected: never more held.
+    EXPECT_LE(batcher.size(), 3u) << "after frame " << i;
+  }
+  EXPECT_GE(done.size(), frames.size() - 2);
+  batcher.advance({}, true);
+  while (auto out = batcher.pop()) done.push_back(std::move(*out));
+  ASSERT_EQ(done.size(), frames.size());
+  // The same frames as the detector on the batcher's own thread.
+  Restorer plain(fixture().enhancer, fixture().detector.get(), 1);
+  for (std::size_t i = 0; i < frames.size(); ++i) plain.push(i, frames[i]);
+  plain.run({}, true);
+  const auto expected = pop_all(plain);
+  ASSERT_EQ(expected.size(), frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(done[i].id, i);
+    EXPECT_EQ(done[i].faces.size(), expected[i].faces.size()) << "frame " << i;
+    EXPECT_EQ(done[i].changed, expected[i].rgb.defined()) << "frame " << i;
+    if (expected[i].rgb.defined()) {
+      EXPECT_TRUE(torch::equal(images[i].permute({2, 0, 1}), expected[i].rgb)) << "frame " << i;
+    }
+  }
+  const gpen::PipelineStats stats = batcher.stats();
+  EXPECT_EQ(stats.frames, frames.size());
+  EXPECT_EQ(stats.faces, 4u);
+  EXPECT_GT(stats[gpen::Stage::Detection], 0.0);
+  EXPECT_GT(stats[gpen::Stage::Network], 0.0);
+  EXPECT_GT(stats[gpen::Stage::PasteBack], 0.0);
 }

@@ -621,6 +621,81 @@ static std::vector<guint> face_counts(GstBus* bus) {
   return counts;
 }
 
+/* detection-threads: the faces of the next frames are found on workers while
+ * the network runs; frames wait that many frames longer, leave in order, and
+ * EOS drains them. The gpen-stats message at EOS says where the time went. */
+GST_START_TEST(test_full_detection_threads_and_stats) {
+  const cv::Mat frame = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(1);
+  g_object_set(element, "detection-threads", 2u, nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  ElementBus watch(h->element);
+  for (int i = 0; i < 4; ++i)
+    fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(frame, "RGB"), i)), GST_FLOW_OK);
+  // A batch of one and two frames being detected are held at most (more
+  // leave when their workers are done first).
+  fail_unless(gst_harness_buffers_received(h) >= 1);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 4);
+  for (int i = 0; i < 4; ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out), static_cast<guint64>(i) * 40 * GST_MSECOND);
+    gst_buffer_unref(out);
+  }
+  bool stats_seen = false;
+  int face_messages = 0;
+  while (GstMessage* m = gst_bus_pop_filtered(watch.bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* s = gst_message_get_structure(m);
+    if (gst_structure_has_name(s, "gpen-faces")) ++face_messages;
+    if (gst_structure_has_name(s, "gpen-stats")) {
+      stats_seen = true;
+      guint64 frames = 0, faces = 0;
+      guint threads = 0;
+      double detection = 0, network = 0, paste = 0, wall = 0;
+      fail_unless(gst_structure_get_uint64(s, "frames", &frames));
+      fail_unless(gst_structure_get_uint64(s, "faces", &faces));
+      fail_unless(gst_structure_get_uint(s, "detection-threads", &threads));
+      fail_unless(gst_structure_get_double(s, "detection", &detection));
+      fail_unless(gst_structure_get_double(s, "network", &network));
+      fail_unless(gst_structure_get_double(s, "paste-back", &paste));
+      fail_unless(gst_structure_get_double(s, "wall", &wall));
+      fail_unless_equals_uint64(frames, 4);
+      fail_unless_equals_uint64(faces, 4);
+      fail_unless_equals_int(threads, 2);
+      fail_unless(detection > 0 && network > 0 && paste > 0 && wall > 0);
+    }
+    gst_message_unref(m);
+  }
+  fail_unless_equals_int(face_messages, 4);
+  fail_unless(stats_seen, "no gpen-stats message at EOS");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Flushing with frames at the detection workers drops them; the stream goes
+ * on with fresh frames. */
+GST_START_TEST(test_full_detection_threads_flush) {
+  const cv::Mat frame = load_rgb("astronaut.png", kImages);
+  GstElement* element = make_full_element(1);
+  g_object_set(element, "detection-threads", 2u, nullptr);
+  GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(frame, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 5));
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  GstBuffer* out = gst_harness_pull(h);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), 5 * 40 * GST_MSECOND);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_full_is_the_default_mode) {
   GstElement* element = gst_element_factory_make("gpenenhance", nullptr);
   gint mode = -1;
@@ -978,7 +1053,12 @@ GST_START_TEST(test_full_7681x4321) {
   // Her face, in the frame (see test_facedetect_attaches_face_metas).
   const cv::Rect her_face(astronaut_at.x + 177, astronaut_at.y + 66, 95, 95);
   for (const char* format : {"BGRx", "RGB"}) {
-    GstHarness* h = make_full_harness(make_full_element(4), format, width, height);
+    // Faces of 40-100 px in an 8K frame: searched at full size (the default
+    // detection-max-size would look for them at 1000 px, where they are
+    // 5-13 px).
+    GstElement* element = make_full_element(4);
+    g_object_set(element, "detection-max-size", 0u, nullptr);
+    GstHarness* h = make_full_harness(element, format, width, height);
     ElementBus watch(h->element);
     fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(frame, format), 7)), GST_FLOW_OK);
     fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
@@ -1327,6 +1407,8 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_unavailable_cuda_is_an_error);
   tcase_add_test(tc, test_pipeline_over_png_files);
   tcase_add_test(tc, test_full_is_the_default_mode);
+  tcase_add_test(tc, test_full_detection_threads_and_stats);
+  tcase_add_test(tc, test_full_detection_threads_flush);
   tcase_add_test(tc, test_full_restores_the_face_and_nothing_else);
   tcase_add_test(tc, test_full_many_faces_in_several_batches);
   tcase_add_test(tc, test_full_max_faces);
