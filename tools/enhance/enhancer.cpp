@@ -4,7 +4,10 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
+#include <chrono>
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 #include "bus.h"
 
@@ -19,6 +22,12 @@ void configure_gpenenhance(GstElement* e, const Options& o, const ModelPaths& mo
   gst_util_set_object_arg(G_OBJECT(e), "detector", o.detector.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "messages", "frame");
   g_object_set(e, "batch-timeout", static_cast<guint64>(o.batch_timeout), nullptr);
+  // A CPU detector (the cascade, or anything with --device cpu) searches the
+  // next images on every core while the network runs; RetinaFace on a GPU
+  // is batched over images instead. Latency does not matter here.
+  if (!o.aligned && (models.detector_model.empty() || o.device == "cpu" || o.detector == "cascade"))
+    g_object_set(e, "detection-threads",
+                 std::clamp(std::thread::hardware_concurrency(), 1u, 4u), nullptr);
   if (!models.detector_model.empty())
     g_object_set(e, "detector-model", models.detector_model.c_str(), nullptr);
 }
@@ -63,6 +72,7 @@ ImageEnhancer::ImageEnhancer(const Options& options, const ModelPaths& models) {
 
 ImageEnhancer::~ImageEnhancer() {
   stop();
+  if (stats_) gst_structure_free(stats_);
   if (pipeline_) {
     BusPtr bus = pipeline_.bus();
     gst_bus_set_sync_handler(bus.get(), nullptr, nullptr, nullptr);
@@ -76,6 +86,12 @@ GstBusSyncReply ImageEnhancer::on_message(GstBus*, GstMessage* message, gpointer
       const GstStructure* s = gst_message_get_structure(message);
       guint64 offset = 0;
       guint faces = 0;
+      if (s && gst_structure_has_name(s, "gpen-stats")) {
+        std::lock_guard<std::mutex> lock(self->lock_);
+        if (self->stats_) gst_structure_free(self->stats_);
+        self->stats_ = gst_structure_copy(s);
+        self->stats_posted_.notify_all();
+      }
       if (s && gst_structure_has_name(s, "gpen-faces") &&
           gst_structure_get_uint64(s, "offset", &offset) &&
           gst_structure_get_uint(s, "faces", &faces)) {
@@ -149,6 +165,26 @@ unsigned ImageEnhancer::take_faces(std::uint64_t index) {
 unsigned ImageEnhancer::total_faces() const {
   std::lock_guard<std::mutex> lock(lock_);
   return total_faces_;
+}
+
+bool ImageEnhancer::take_stats(RunStats& stats, int timeout_ms) {
+  std::unique_lock<std::mutex> lock(lock_);
+  if (!stats_posted_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                              [this] { return stats_ != nullptr; }))
+    return false;
+  for (int i = 0; i < gst_structure_n_fields(stats_); ++i) {
+    const char* name = gst_structure_nth_field_name(stats_, i);
+    double seconds = 0;
+    if (std::string(name) != "wall" && gst_structure_get_double(stats_, name, &seconds))
+      stats.element[name] = seconds;
+  }
+  guint64 faces = 0, batches = 0;
+  if (gst_structure_get_uint64(stats_, "faces", &faces)) stats.faces = faces;
+  if (gst_structure_get_uint64(stats_, "batches", &batches)) stats.batches = batches;
+  guint threads = 0;
+  if (gst_structure_get_uint(stats_, "detection-threads", &threads))
+    stats.detection_threads = static_cast<int>(threads);
+  return true;
 }
 
 std::string ImageEnhancer::error() const {

@@ -20,6 +20,7 @@
 
 #include "gst_ptr.h"
 #include "options.h"
+#include "run_stats.h"
 
 namespace gpen_tools {
 
@@ -62,6 +63,10 @@ class ImageEnhancer {
   unsigned take_faces(std::uint64_t index);
   unsigned total_faces() const;
 
+  // The element's gpen-stats (posted at EOS) into `stats`: its stages, faces
+  // and batches; waits up to `timeout_ms` for the message. False without it.
+  bool take_stats(RunStats& stats, int timeout_ms);
+
   // The pipeline's error, empty while there is none.
   std::string error() const;
   // Stops the pipeline: pull() returns null from then on.
@@ -83,6 +88,8 @@ class ImageEnhancer {
   std::map<std::uint64_t, unsigned> faces_;
   unsigned total_faces_ = 0;
   std::string error_;
+  std::condition_variable stats_posted_;
+  GstStructure* stats_ = nullptr;  // the gpen-stats message's, once posted
 };
 
 }  // namespace gpen_tools

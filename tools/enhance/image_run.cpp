@@ -100,6 +100,15 @@ class ImageRun {
       result.not_run = jobs_.size() - settled_;
       result.outcomes = outcomes_;
     }
+    {
+      RunStats& stats = result.stats;
+      // Posted at EOS, as the last images leave: a moment at most.
+      if (eos_sent) enhancer_.take_stats(stats, 2000);
+      stats.codec_threads = workers_;
+      stats.decode = times_.decode_ns.load() * 1e-9;
+      stats.convert = times_.convert_ns.load() * 1e-9;
+      stats.encode = times_.encode_ns.load() * 1e-9;
+    }
     return result;
   }
 
@@ -120,7 +129,7 @@ class ImageRun {
       started_[index] = std::chrono::steady_clock::now();
     }
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    DecodedImage decoded = decode_image(job.input, options_.max_size);
+    DecodedImage decoded = decode_image(job.input, options_.max_size, &times_);
     if (!decoded.sample) {
       settle(index, decoded.error, 0, true);
       return;
@@ -153,7 +162,8 @@ class ImageRun {
 
   void encode(std::size_t index, GstSample* sample) {
     const ImageJob& job = jobs_[index];
-    const std::string error = encode_image(sample, job.output, job.encoder, options_.quality);
+    const std::string error =
+        encode_image(sample, job.output, job.encoder, options_.quality, &times_);
     settle(index, error, enhancer_.take_faces(index), false);
   }
 
@@ -201,6 +211,7 @@ class ImageRun {
   ImageEnhancer enhancer_;
   const int workers_;
   WorkQueue queue_;
+  CodecTimes times_;
 
   std::mutex lock_;
   std::condition_variable changed_;

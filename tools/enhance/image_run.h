@@ -10,6 +10,7 @@
 #include "image_codec.h"
 #include "options.h"
 #include "progress.h"
+#include "run_stats.h"
 
 namespace gpen_tools {
 
@@ -34,6 +35,7 @@ struct ImageRunResult {
   std::size_t not_run = 0;  // images left undone (fatal error or interruption)
   std::string device;       // where the network ran, and its batch size
   int batch_size = 0;
+  RunStats stats;           // where the time went (its wall time: the caller's)
 };
 
 // Throws std::runtime_error when the enhancer cannot start (a model that

@@ -246,6 +246,7 @@ int main(int argc, char** argv) {
   std::size_t images_restored = 0;
   std::string device;
   int batch = 0;
+  gpen_tools::RunStats stats;
 
   if (!plan.images.empty() || !plan.skipped.empty()) {
     Progress progress(stdout, terminal, plan.images.size() + plan.skipped.size(), "images");
@@ -285,6 +286,9 @@ int main(int argc, char** argv) {
     seconds += image_seconds;
     device = result.device;
     batch = result.batch_size;
+    stats = result.stats;
+    stats.wall = image_seconds;
+    stats.images = totals.done;
     if (!result.fatal.empty()) {
       report.fatal = result.fatal;
       complain("the enhancer failed: " + result.fatal);
@@ -330,6 +334,11 @@ int main(int argc, char** argv) {
     std::printf(", %.2f images/s", images_restored / image_seconds);
   if (!device.empty()) std::printf(" (GPEN on %s, batch %d)", device.c_str(), batch);
   std::printf("\n");
+  if (images_restored) {
+    const std::string bound = gpen_tools::bound_by(stats);
+    if (!bound.empty()) std::printf("  %s\n", bound.c_str());
+    if (options.stats) std::printf("%s", gpen_tools::stats_table(stats).c_str());
+  }
   for (const auto& line : video_lines) std::printf("%s\n", line.c_str());
   if (not_run) std::printf("  %zu not processed\n", not_run);
   std::fflush(stdout);

@@ -55,7 +55,7 @@ Options parse_options(int argc, char** argv) {
   gchar* shard = nullptr;
   gchar* report = nullptr;
   gchar** inputs = nullptr;
-  gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE;
+  gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE, stats = FALSE;
   gint batch_size = 0, max_faces = 0, max_size = 0, quality = o.quality, jobs = 0;
   gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0;
 
@@ -77,6 +77,7 @@ Options parse_options(int argc, char** argv) {
       {"quality", 'q', 0, G_OPTION_ARG_INT, &quality, "JPEG/WebP quality, 1-100 (default 95)", "Q"},
       {"skip-existing", 0, 0, G_OPTION_ARG_NONE, &skip_existing, "Skip inputs whose output is already there (resume a run)", nullptr},
       {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Images decoded and encoded at once (default: the CPU count, at most 8)", "N"},
+      {"stats", 0, 0, G_OPTION_ARG_NONE, &stats, "Print where the time went: busy time per stage (decode, conversion, detection, network, paste-back, encode, ...)", nullptr},
       {"shard", 0, 0, G_OPTION_ARG_STRING, &shard, "Do only shard K of N, K counted from 0 (0/4 to 3/4): inputs split by a hash of their path", "K/N"},
       {"report", 0, 0, G_OPTION_ARG_FILENAME, &report, "Write what became of each input to FILE.json (also when interrupted)", "FILE"},
       {"merge-reports", 0, 0, G_OPTION_ARG_NONE, &merge_reports, "INPUTs are --report files of shards: sum them up (-o FILE.json to write it)", nullptr},
@@ -109,6 +110,7 @@ Options parse_options(int argc, char** argv) {
 
   o.aligned = aligned;
   o.skip_existing = skip_existing;
+  o.stats = stats;
   o.merge_reports = merge_reports;
   o.batch_size = batch_size;
   o.max_faces = max_faces;

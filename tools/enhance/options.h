@@ -34,6 +34,7 @@ struct Options {
   int quality = 95;
   bool skip_existing = false;
   int jobs = 0;  // 0: automatic
+  bool stats = false;  // --stats: where the time went, as a table at the end
   Shard shard;              // --shard K/N; the whole run by default
   std::string report;       // --report FILE.json; empty: none
   bool merge_reports = false;  // --merge-reports: `inputs` are reports, `output` the merged one (optional)
