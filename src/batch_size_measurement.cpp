@@ -8,7 +8,9 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
+#include "batch_size_cache.h"
 #include "face_enhancer.h"
 #include "runtime/cuda_memory.h"
 
@@ -84,21 +86,38 @@ BatchChoice measure(FaceEnhancer& enhancer) {
 
 }  // namespace
 
-BatchChoice automatic_batch_size(FaceEnhancer& enhancer) {
+std::string batch_size_key(const FaceEnhancer& enhancer) {
+  const torch::Device device = enhancer.device();
+  const int index = device.index() < 0 ? 0 : device.index();
+  return cuda_device_identity(index) + " | " + enhancer.generator().config().describe() + " | " +
+         precision_name(enhancer.generator().precision()) +
+         (enhancer.cuda_graphs() ? " | graphs" : "") + " | LibTorch " + TORCH_VERSION;
+}
+
+BatchChoice automatic_batch_size(FaceEnhancer& enhancer, const BatchSizeCache& cache) {
   const torch::Device device = enhancer.device();
   if (!device.is_cuda()) {
     BatchChoice choice;
     choice.batch = choose_batch_size(false, {});
     return choice;
   }
-  static std::mutex cache_mutex;
-  static std::map<std::string, BatchChoice> cache;
-  const std::string key = enhancer.generator().config().describe() + "|" + device.str() + "|" +
-                          precision_name(enhancer.generator().precision()) +
-                          (enhancer.cuda_graphs() ? "|graphs" : "");
-  const std::lock_guard<std::mutex> lock(cache_mutex);
-  if (const auto found = cache.find(key); found != cache.end()) return found->second;
-  return cache[key] = measure(enhancer);
+  // Within a process, and across processes through the cache file.
+  static std::mutex memory_mutex;
+  static std::map<std::string, BatchChoice> memory;
+  const std::string key = batch_size_key(enhancer);
+  const std::lock_guard<std::mutex> lock(memory_mutex);
+  if (const auto found = memory.find(key); found != memory.end()) return found->second;
+  if (auto remembered = cache.find(key)) {
+    remembered->remembered = true;
+    return memory[key] = *remembered;
+  }
+  BatchChoice measured = measure(enhancer);
+  cache.store(key, measured);
+  return memory[key] = measured;
+}
+
+BatchChoice automatic_batch_size(FaceEnhancer& enhancer) {
+  return automatic_batch_size(enhancer, BatchSizeCache(BatchSizeCache::default_path()));
 }
 
 }  // namespace gpen

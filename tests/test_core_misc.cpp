@@ -1,11 +1,19 @@
 // Small pieces of the core: settings parsing, batch policy, pixel layout.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "batch_policy.h"
+#include "batch_size_cache.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
 #include "runtime/image_tensor.h"
@@ -82,6 +90,119 @@ struct PaddedImage {
     return v;
   }
 };
+
+namespace {
+
+// A fresh folder for one test's cache file.
+std::filesystem::path cache_dir(const char* name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("gpen-batch-cache-" + std::string(name) + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+std::string contents(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+gpen::BatchChoice measured(int batch) {
+  gpen::BatchChoice c;
+  c.batch = batch;
+  c.fits = 64;
+  c.memory = {100u << 30, 300u << 20};
+  c.samples = {{1, 80.5}, {2, 150.25}, {batch, 900.0}};
+  return c;
+}
+
+}  // namespace
+
+TEST(BatchSizeCache, MissingThenStoredThenFound) {
+  const auto dir = cache_dir("missing");
+  const gpen::BatchSizeCache cache((dir / "sub" / "batch-size.txt").string());
+  EXPECT_FALSE(cache.find("H200 | gpen-512 | fp16"));
+  ASSERT_TRUE(cache.store("H200 | gpen-512 | fp16", measured(32)));
+  const auto found = cache.find("H200 | gpen-512 | fp16");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->batch, 32);
+  EXPECT_EQ(found->fits, 64);
+  EXPECT_EQ(found->memory.per_face_bytes, 300u << 20);
+  ASSERT_EQ(found->samples.size(), 3u);
+  EXPECT_DOUBLE_EQ(found->samples[1].faces_per_second, 150.25);
+  // Another precision is another key.
+  EXPECT_FALSE(cache.find("H200 | gpen-512 | bf16"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BatchSizeCache, AnotherGpusLinesAreKeptButNotUsed) {
+  const auto dir = cache_dir("foreign");
+  const gpen::BatchSizeCache cache((dir / "batch-size.txt").string());
+  ASSERT_TRUE(cache.store("H100 | gpen-512 | fp16", measured(64)));
+  EXPECT_FALSE(cache.find("H200 | gpen-512 | fp16"));
+  ASSERT_TRUE(cache.store("H200 | gpen-512 | fp16", measured(32)));
+  EXPECT_EQ(cache.find("H100 | gpen-512 | fp16")->batch, 64);
+  EXPECT_EQ(cache.find("H200 | gpen-512 | fp16")->batch, 32);
+  // Measured again: the line is replaced, not doubled.
+  ASSERT_TRUE(cache.store("H200 | gpen-512 | fp16", measured(16)));
+  EXPECT_EQ(cache.find("H200 | gpen-512 | fp16")->batch, 16);
+  const std::string text = contents(dir / "batch-size.txt");
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BatchSizeCache, CorruptLinesAreIgnoredAndRewritten) {
+  const auto dir = cache_dir("corrupt");
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "batch-size.txt";
+  {
+    std::ofstream out(path);
+    out << "garbage\n"
+        << "gst-gpen-batch-v1\tK\t0\t64\t1\t1\t\n"          // batch 0
+        << "gst-gpen-batch-v1\tK\t12abc\t64\t1\t1\t\n"      // not a number
+        << "gst-gpen-batch-v1\tK\t65\t65\t1\t1\t\n"         // over the largest batch
+        << "gst-gpen-batch-v1\tK\t8\t4\t1\t1\t\n"           // more than fits
+        << "gst-gpen-batch-v1\tK\t8\t64\t1\t1\t1:x\n"       // a bad sample
+        << "gst-gpen-batch-v0\tK\t8\t64\t1\t1\t\n"          // another version
+        << std::string("\0\xff\n", 3);
+  }
+  const gpen::BatchSizeCache cache(path.string());
+  EXPECT_FALSE(cache.find("K"));
+  ASSERT_TRUE(cache.store("K", measured(8)));
+  EXPECT_EQ(cache.find("K")->batch, 8);
+  const std::string text = contents(path);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  // A key with a tab or a newline stays one field.
+  ASSERT_TRUE(cache.store("a\tb\nc", measured(4)));
+  EXPECT_EQ(cache.find("a\tb\nc")->batch, 4);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BatchSizeCache, WhereTheFileIs) {
+  const char* saved[3] = {std::getenv("GPEN_BATCH_CACHE"), std::getenv("XDG_CACHE_HOME"),
+                          std::getenv("HOME")};
+  const std::string keep[3] = {saved[0] ? saved[0] : "", saved[1] ? saved[1] : "",
+                               saved[2] ? saved[2] : ""};
+  unsetenv("GPEN_BATCH_CACHE");
+  setenv("XDG_CACHE_HOME", "/cache", 1);
+  EXPECT_EQ(gpen::BatchSizeCache::default_path(), "/cache/gst-gpen/batch-size.txt");
+  unsetenv("XDG_CACHE_HOME");
+  setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(gpen::BatchSizeCache::default_path(), "/home/u/.cache/gst-gpen/batch-size.txt");
+  setenv("GPEN_BATCH_CACHE", "0", 1);
+  EXPECT_EQ(gpen::BatchSizeCache::default_path(), "");
+  EXPECT_FALSE(gpen::BatchSizeCache("").store("K", measured(8)));
+  setenv("GPEN_BATCH_CACHE", "/x/y.txt", 1);
+  EXPECT_EQ(gpen::BatchSizeCache::default_path(), "/x/y.txt");
+  const char* names[3] = {"GPEN_BATCH_CACHE", "XDG_CACHE_HOME", "HOME"};
+  for (int i = 0; i < 3; ++i) {
+    if (saved[i])
+      setenv(names[i], keep[i].c_str(), 1);
+    else
+      unsetenv(names[i]);
+  }
+}
 
 TEST(ImageTensor, ReadsChannelsThroughStrides) {
   PaddedImage image;

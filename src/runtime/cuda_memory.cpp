@@ -1,5 +1,7 @@
 #include "runtime/cuda_memory.h"
 
+#include <string>
+
 #ifdef GPEN_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
@@ -35,9 +37,22 @@ void cuda_reset_peak(int device_index) {
 
 void cuda_release_cache() { c10::cuda::CUDACachingAllocator::emptyCache(); }
 
+std::string cuda_device_identity(int device_index) {
+  cudaDeviceProp properties{};
+  if (cudaGetDeviceProperties(&properties, device_index) != cudaSuccess) return {};
+  int driver = 0, runtime = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime);
+  return std::string(properties.name) + ", " +
+         std::to_string(properties.totalGlobalMem >> 30) + " GiB, sm_" +
+         std::to_string(properties.major) + std::to_string(properties.minor) + ", driver " +
+         std::to_string(driver) + ", runtime " + std::to_string(runtime);
+}
+
 #else
 
 std::optional<CudaMemoryInfo> cuda_memory_info(int) { return std::nullopt; }
+std::string cuda_device_identity(int) { return {}; }
 std::optional<std::size_t> cuda_peak_allocated(int) { return std::nullopt; }
 std::optional<std::size_t> cuda_reserved(int) { return std::nullopt; }
 void cuda_reset_peak(int) {}

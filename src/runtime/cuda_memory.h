@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 
 namespace gpen {
 
@@ -21,5 +22,9 @@ std::optional<std::size_t> cuda_reserved(int device_index);
 void cuda_reset_peak(int device_index);
 // Returns cached blocks to the driver so that free memory reads true.
 void cuda_release_cache();
+// What tells one GPU and its software from another for a remembered
+// measurement: "NVIDIA H200, 139 GiB, sm_90, driver 13000, runtime 13000";
+// empty without CUDA.
+std::string cuda_device_identity(int device_index);
 
 }  // namespace gpen
