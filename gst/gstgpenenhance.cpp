@@ -388,14 +388,10 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   }
   // A batch in flight pays where the device works apart from the host (CUDA)
   // and costs a batch of latency anywhere. Full mode waits for the device in
-  // detection anyway: one batch at a time there.
-  const int depth = full                          ? 1
-                    : settings.pipeline_depth > 0 ? static_cast<int>(settings.pipeline_depth)
-                    : device->is_cuda()           ? 2
-                                                  : 1;
-  if (full && settings.pipeline_depth > 1)
-    GST_INFO_OBJECT(self, "pipeline-depth %u applies to face-mode=aligned: one batch at a time",
-                    settings.pipeline_depth);
+  // detection anyway: one batch at a time there unless asked.
+  const int depth = settings.pipeline_depth > 0 ? static_cast<int>(settings.pipeline_depth)
+                    : !full && device->is_cuda() ? 2
+                                                 : 1;
   GST_INFO_OBJECT(self, "pipeline depth %d%s", depth,
                   settings.pipeline_depth == 0 ? " (automatic)" : "");
   priv->batcher = std::make_unique<gpen::FrameBatcher>(
@@ -696,10 +692,10 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         0, gpen::kMaxBatchSize, kDefaultBatchSize, ready));
   g_object_class_install_property(gobject_class, PROP_PIPELINE_DEPTH,
       g_param_spec_uint("pipeline-depth", "Pipeline depth",
-                        "face-mode=aligned: batches under way at once. 1: a batch is finished before "
-                        "the next gathers; 2: the device runs one while the next gathers, so copies "
-                        "in and out overlap the network, for a batch more latency (0 = automatic: "
-                        "2 on CUDA, 1 on the CPU)",
+                        "Batches under way at once. 1: a batch is finished before the next "
+                        "gathers; 2: the device runs one while the next gathers, so copies in and "
+                        "out overlap the network, for a batch more latency (0 = automatic: 2 in "
+                        "face-mode=aligned on CUDA, else 1)",
                         0, kMaxPipelineDepth, kDefaultPipelineDepth, ready));
   g_object_class_install_property(gobject_class, PROP_BATCH_TIMEOUT,
       g_param_spec_uint64("batch-timeout", "Batch timeout",

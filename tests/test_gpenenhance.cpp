@@ -1368,13 +1368,48 @@ GST_START_TEST(test_depth_is_one_on_the_cpu_and_in_full_mode) {
   for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
   fail_unless_equals_int(gst_harness_buffers_received(h), 2);
   gst_harness_teardown(h);
-  // Full mode: pipeline-depth 2 is for aligned faces only.
+  // Full mode, automatic: one batch at a time too.
+  const cv::Mat frame = load_rgb("astronaut.png", kImages);
+  h = make_full_harness(make_full_element(1), "RGB", frame.cols, frame.rows);
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 0));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Full mode with pipeline-depth 2: a batch's frames leave when the next
+ * batch launches; EOS and a caps change drain both, a flush drops them. */
+GST_START_TEST(test_full_batch_in_flight) {
   const cv::Mat frame = load_rgb("astronaut.png", kImages);
   GstElement* element = make_full_element(1);
   g_object_set(element, "pipeline-depth", 2u, nullptr);
-  h = make_full_harness(element, "RGB", frame.cols, frame.rows);
+  GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
   gst_harness_push(h, stamped(make_frame(frame, "RGB"), 0));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);  // in flight
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 1));
   fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  // A caps change drains the batch in flight before the new caps.
+  gst_harness_set_src_caps_str(h, caps_string("RGB", frame.cols, frame.rows, 30).c_str());
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 2));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  // A flush drops the one in flight; EOS drains the next.
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  gst_harness_push(h, stamped(make_frame(frame, "RGB"), 3));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 2);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 3);
+  const guint64 expected[3] = {0, 1, 3};
+  for (const guint64 index : expected) {
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), index);
+    const cv::Mat rgb = frame_rgb(out, "RGB", frame.cols, frame.rows);
+    fail_unless(changed_pixels(rgb, frame) > 2000, "frame %" G_GUINT64_FORMAT " not restored", index);
+    gst_buffer_unref(out);
+  }
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -1409,6 +1444,7 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_full_is_the_default_mode);
   tcase_add_test(tc, test_full_detection_threads_and_stats);
   tcase_add_test(tc, test_full_detection_threads_flush);
+  tcase_add_test(tc, test_full_batch_in_flight);
   tcase_add_test(tc, test_full_restores_the_face_and_nothing_else);
   tcase_add_test(tc, test_full_many_faces_in_several_batches);
   tcase_add_test(tc, test_full_max_faces);
