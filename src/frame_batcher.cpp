@@ -272,10 +272,17 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
       paste.strength = options.strength;
       for (const auto& face : frame.faces)
         paste.face_sizes.push_back(std::min(face.width(), face.height()));
-      launch.results.add(
-          paste_faces(frame.on_device, torch::stack(frame.restored), frame.to_crop, paste),
-          frame.image);
-      frame.changed = true;
+      // Only the part of the frame the faces reach goes back into it.
+      PasteRegion touched;
+      const auto pasted = paste_faces(frame.on_device, torch::stack(frame.restored),
+                                      frame.to_crop, paste, nullptr, &touched);
+      if (!touched.empty()) {
+        launch.results.add(pasted.slice(1, touched.y, touched.y + touched.height)
+                               .slice(2, touched.x, touched.x + touched.width),
+                           crop_view(frame.image, touched.x, touched.y, touched.width,
+                                     touched.height));
+        frame.changed = true;
+      }
     }
     frame.launched = true;
     frame.on_device = torch::Tensor();

@@ -348,6 +348,43 @@ TEST(Paste, ModifiedCropChangesOnlyInsideTheMask) {
   EXPECT_EQ(mask[10][225].item<float>(), 0.f);
 }
 
+TEST(Paste, TheTouchedRegionHoldsEveryChange) {
+  const int size = 512;
+  const auto frame = load_rgb(kImages + "astronaut.png");
+  gpen::FaceDetection face;
+  face.x1 = 177, face.y1 = 66, face.x2 = 272, face.y2 = 161;
+  const auto m = gpen::alignment_transform(face, size);
+  const auto inverted = 255 - gpen::warp_faces(frame, {m}, size);
+  torch::Tensor mask;
+  gpen::PasteRegion touched;
+  const auto pasted = gpen::paste_faces(frame, inverted, {m}, {}, &mask, &touched);
+  ASSERT_FALSE(touched.empty());
+  EXPECT_LT(touched.width * touched.height, frame.size(1) * frame.size(2) / 2);
+  // Outside the region the frame is untouched; the mask lies inside it.
+  auto outside = torch::ones({frame.size(1), frame.size(2)}, torch::kBool);
+  outside.slice(0, touched.y, touched.y + touched.height)
+      .slice(1, touched.x, touched.x + touched.width)
+      .fill_(false);
+  EXPECT_TRUE(torch::equal(pasted.masked_select(outside.expand_as(frame)),
+                           frame.masked_select(outside.expand_as(frame))));
+  EXPECT_EQ(mask.masked_select(outside).sum().item<float>(), 0.f);
+  // No face in the frame: nothing touched.
+  gpen::FaceDetection away;
+  away.x1 = 5000, away.y1 = 5000, away.x2 = 5100, away.y2 = 5100;
+  gpen::paste_faces(frame, inverted, {gpen::alignment_transform(away, size)}, {}, nullptr,
+                    &touched);
+  EXPECT_TRUE(touched.empty());
+  // The region as a view of an image: its first pixel and its stride.
+  std::vector<std::uint8_t> bytes(20 * 10 * 4);
+  gpen::ImageView whole{bytes.data(), 20, 10, 80, 4, 2, 1, 0};
+  const auto part = gpen::crop_view(whole, 3, 2, 5, 4);
+  EXPECT_EQ(part.data, bytes.data() + 2 * 80 + 3 * 4);
+  EXPECT_EQ(part.width, 5);
+  EXPECT_EQ(part.row_stride, 80);
+  EXPECT_EQ(part.red, 2);
+  EXPECT_ANY_THROW(gpen::crop_view(whole, 18, 0, 5, 4));
+}
+
 TEST(Paste, StrengthBlendsWithTheOriginal) {
   const int size = 128;
   const auto frame = smooth_frame(200, 200);

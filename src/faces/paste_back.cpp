@@ -149,7 +149,7 @@ torch::Tensor paste_mask(int size) {
 
 torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops,
                           const std::vector<Affine>& frame_to_crop, const PasteOptions& options,
-                          torch::Tensor* frame_mask) {
+                          torch::Tensor* frame_mask, PasteRegion* touched_region) {
   check_arguments(frame, crops, frame_to_crop, options);
   const torch::Device device = frame.device();
   const int height = static_cast<int>(frame.size(1)), width = static_cast<int>(frame.size(2));
@@ -166,7 +166,10 @@ torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops
   }
   auto result = frame.clone();
   if (frame_mask) *frame_mask = torch::zeros({height, width}, floats);
+  if (touched_region) *touched_region = PasteRegion{};
   if (touched.empty()) return result;
+  if (touched_region)
+    *touched_region = {touched.x0, touched.y0, touched.x1 - touched.x0, touched.y1 - touched.y0};
 
   const int area_w = touched.x1 - touched.x0, area_h = touched.y1 - touched.y0;
   auto kept_mask = torch::zeros({1, area_h, area_w}, floats);

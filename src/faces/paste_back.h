@@ -49,9 +49,16 @@ struct PasteOptions {
 // (mask exactly 0) are copied bit for bit. When `frame_mask` is given it
 // receives the combined mask, [H, W] float on the frame's device.
 // Throws gpen::Error on mismatched arguments or a strength outside [0, 1].
+// When `touched` is given it receives the rectangle outside which the
+// result is the frame unchanged (empty when no face reaches the frame): the
+// only pixels worth moving back.
+struct PasteRegion {
+  int x = 0, y = 0, width = 0, height = 0;
+  bool empty() const { return width <= 0 || height <= 0; }
+};
 torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops,
                           const std::vector<Affine>& frame_to_crop,
                           const PasteOptions& options = {},
-                          torch::Tensor* frame_mask = nullptr);
+                          torch::Tensor* frame_mask = nullptr, PasteRegion* touched = nullptr);
 
 }  // namespace gpen

@@ -23,6 +23,19 @@ torch::Tensor read_rgb(const ImageView& view) {
   return rgb;
 }
 
+ImageView crop_view(const ImageView& view, int x, int y, int width, int height) {
+  TORCH_CHECK(x >= 0 && y >= 0 && width >= 0 && height >= 0 && x + width <= view.width &&
+                  y + height <= view.height,
+              "crop_view: ", width, "x", height, " at ", x, ",", y, " is not inside a ",
+              view.width, "x", view.height, " image");
+  ImageView part = view;
+  part.data = view.data + static_cast<std::ptrdiff_t>(y) * view.row_stride +
+              static_cast<std::ptrdiff_t>(x) * view.pixel_stride;
+  part.width = width;
+  part.height = height;
+  return part;
+}
+
 void write_rgb(const torch::Tensor& rgb, const ImageView& view) {
   TORCH_CHECK(rgb.dim() == 3 && rgb.size(0) == 3 && rgb.size(1) == view.height &&
                   rgb.size(2) == view.width,

@@ -19,6 +19,9 @@ struct ImageView {
   int red = 0, green = 1, blue = 2;  // byte offsets of the channels in a pixel
 };
 
+// The rectangle [x, x + width) x [y, y + height) of `view`, which it must lie in.
+ImageView crop_view(const ImageView& view, int x, int y, int width, int height);
+
 // [3, H, W] uint8 RGB copy of the view's pixels (CPU).
 torch::Tensor read_rgb(const ImageView& view);
 // Writes [3, H, W] uint8 RGB into the view; other bytes (alpha, padding) are untouched.
