@@ -25,12 +25,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
 #include "batch_policy.h"
-#include "batch_size_measurement.h"
 #include "face_enhancer.h"
 #include "faces/detection_pool.h"
 #include "faces/face_detector.h"
@@ -129,8 +127,6 @@ struct GpenEnhancePrivate {
   std::unique_ptr<gpen::FaceDetector> detector;
   std::unique_ptr<gpen::DetectionPool> detection_pool;
   std::unique_ptr<gpen::FrameBatcher> batcher;
-  // When the stream's first frame came, for the gpen-stats message.
-  std::optional<gpen::FrameBatcher::Clock::time_point> first_frame;
   GstVideoInfo info;
   bool have_info = false;
   // The frames in `batcher`, by id (stream lock).
@@ -252,27 +248,12 @@ static void discard_frames(GpenEnhancePrivate* priv) {
   priv->ready.clear();
 }
 
-/* The gpen-stats element message, at EOS: where the time of the stream went
- * (busy seconds per stage of the face path, as pipeline_stats.h counts them),
- * and the wall time since its first frame. */
+/* The gpen-stats element message, at EOS. */
 static void post_stats(GstGpenEnhance* self) {
   GpenEnhancePrivate* priv = self->priv;
-  if (!priv->batcher) return;
-  const gpen::PipelineStats stats = priv->batcher->stats();
-  const double wall =
-      priv->first_frame ? std::chrono::duration<double>(gpen::FrameBatcher::Clock::now() -
-                                                        *priv->first_frame)
-                              .count()
-                        : 0.0;
-  GstStructure* s = gst_structure_new(
-      "gpen-stats", "frames", G_TYPE_UINT64, static_cast<guint64>(stats.frames), "faces",
-      G_TYPE_UINT64, static_cast<guint64>(stats.faces), "batches", G_TYPE_UINT64,
-      static_cast<guint64>(stats.batches), "detection-threads", G_TYPE_UINT,
-      static_cast<guint>(priv->batcher->lookahead()), "wall", G_TYPE_DOUBLE, wall, nullptr);
-  for (std::size_t i = 0; i < gpen::kStageCount; ++i)
-    gst_structure_set(s, gpen::stage_name(static_cast<gpen::Stage>(i)), G_TYPE_DOUBLE,
-                      stats.seconds[i], nullptr);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  if (priv->batcher)
+    gpen_post_stats(GST_ELEMENT(self), priv->batcher->stats(),
+                    static_cast<guint>(priv->batcher->lookahead()));
 }
 
 /* Pushes a partial batch (and the batch in flight) once its oldest frame has
@@ -320,33 +301,6 @@ static void timeout_loop(GstGpenEnhance* self) {
 /* ---------------------------------------------------------------------- */
 /* GstBaseTransform                                                        */
 
-/* The detector of full mode, or with detection-threads N a pool of N
- * detection workers, each with a detector of its own: they search the next
- * frames while the network runs, for N frames more latency. */
-static bool create_detection(GstGpenEnhance* self, const Settings& settings,
-                             torch::Device device) {
-  GpenEnhancePrivate* priv = self->priv;
-  auto first = gpen_create_detector(GST_ELEMENT(self), settings.detection, device);
-  if (!first) return false;
-  const guint threads = settings.detection_threads;
-  if (threads == 0) {
-    GST_INFO_OBJECT(self, "faces of frames without face metas: %s", first->describe().c_str());
-    priv->detector = std::move(first);
-    return true;
-  }
-  std::vector<std::unique_ptr<gpen::FaceDetector>> detectors;
-  detectors.push_back(std::move(first));
-  while (detectors.size() < threads) {
-    auto more = gpen_create_detector(GST_ELEMENT(self), settings.detection, device);
-    if (!more) return false;
-    detectors.push_back(std::move(more));
-  }
-  priv->detection_pool = std::make_unique<gpen::DetectionPool>(std::move(detectors));
-  GST_INFO_OBJECT(self, "faces of frames without face metas: %s",
-                  priv->detection_pool->describe().c_str());
-  return true;
-}
-
 static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   GpenEnhancePrivate* priv = self->priv;
@@ -355,34 +309,16 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   const Settings settings = priv->settings;
   GST_OBJECT_UNLOCK(self);
 
-  if (settings.model.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No GPEN model given"),
-                      ("set the 'model' property to a GPEN-BFR-*.pth file"));
-    return FALSE;
-  }
   const auto device = gpen_resolve_device(GST_ELEMENT(self), settings.device);
   if (!device) return FALSE;
-  if (!g_file_test(settings.model.c_str(), G_FILE_TEST_EXISTS)) {
-    gpen_post_load_error(GST_ELEMENT(self), "GPEN model", settings.model, "file not found");
-    return FALSE;
-  }
-  int batch_size = 1;
-  try {
-    priv->enhancer = std::make_unique<gpen::FaceEnhancer>(settings.model, *device,
-                                                          gpen_core_precision(settings.precision));
-    batch_size = settings.batch_size > 0 ? static_cast<int>(settings.batch_size)
-                                         : gpen::automatic_batch_size(*priv->enhancer).batch;
-  } catch (const std::exception& e) {
-    priv->enhancer.reset();
-    gpen_post_load_error(GST_ELEMENT(self), "GPEN model", settings.model, e.what());
-    return FALSE;
-  }
-  GST_INFO_OBJECT(self, "loaded %s (%s) on %s, batch size %d%s", settings.model.c_str(),
-                  priv->enhancer->generator().config().describe().c_str(),
-                  device->str().c_str(), batch_size,
-                  settings.batch_size == 0 ? " (automatic)" : "");
+  int batch_size = static_cast<int>(settings.batch_size);
+  priv->enhancer = gpen_load_enhancer(GST_ELEMENT(self), settings.model, *device,
+                                      gpen_core_precision(settings.precision), batch_size);
+  if (!priv->enhancer) return FALSE;
   const bool full = settings.face_mode == GST_GPEN_FACE_MODE_FULL;
-  if (full && !create_detection(self, settings, *device)) {
+  if (full && !gpen_create_detection(GST_ELEMENT(self), settings.detection,
+                                     settings.detection_threads, *device, priv->detector,
+                                     priv->detection_pool)) {
     priv->enhancer.reset();
     return FALSE;
   }
@@ -497,7 +433,6 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
     return GST_FLOW_ERROR;
   }
   priv->held.emplace(id, frame);
-  if (!priv->first_frame) priv->first_frame = gpen::FrameBatcher::Clock::now();
   priv->timer_wake.notify_all();
   return advance(self, false);
 }
@@ -515,12 +450,7 @@ static GstFlowReturn gst_gpen_enhance_generate_output(GstBaseTransform* trans, G
 static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* event) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_EOS: {
-      const GstFlowReturn ret = drain(self);
-      if (ret != GST_FLOW_OK) GST_DEBUG_OBJECT(self, "drain before EOS: %s", gst_flow_get_name(ret));
-      post_stats(self);
-      break;
-    }
+    case GST_EVENT_EOS:
     case GST_EVENT_CAPS:
     case GST_EVENT_SEGMENT:
     case GST_EVENT_STREAM_START:
@@ -529,6 +459,7 @@ static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* e
       if (ret != GST_FLOW_OK)
         GST_DEBUG_OBJECT(self, "drain before %s: %s", GST_EVENT_TYPE_NAME(event),
                          gst_flow_get_name(ret));
+      if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) post_stats(self);
       break;
     }
     case GST_EVENT_FLUSH_STOP:

@@ -51,3 +51,16 @@ void gpen_post_faces(GstElement* element, const GstSegment* segment, GstGpenMess
   gst_structure_take_value(s, "frame-list", &list);
   gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
 }
+
+void gpen_post_stats(GstElement* element, const gpen::PipelineStats& stats,
+                     guint detection_threads) {
+  GstStructure* s = gst_structure_new(
+      "gpen-stats", "frames", G_TYPE_UINT64, static_cast<guint64>(stats.frames), "faces",
+      G_TYPE_UINT64, static_cast<guint64>(stats.faces), "batches", G_TYPE_UINT64,
+      static_cast<guint64>(stats.batches), "detection-threads", G_TYPE_UINT, detection_threads,
+      "wall", G_TYPE_DOUBLE, stats.wall, nullptr);
+  for (std::size_t i = 0; i < gpen::kStageCount; ++i)
+    gst_structure_set(s, gpen::stage_name(static_cast<gpen::Stage>(i)), G_TYPE_DOUBLE,
+                      stats.seconds[i], nullptr);
+  gst_element_post_message(element, gst_message_new_element(GST_OBJECT(element), s));
+}

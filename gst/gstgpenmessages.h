@@ -10,6 +10,7 @@
 
 #include "faces/face.h"
 #include "gstgpenenhance.h"
+#include "pipeline_stats.h"
 
 /* Frames that leave together, with the faces restored in each. */
 using GpenFacesOfFrames = std::vector<std::pair<GstBuffer*, std::vector<gpen::FaceDetection>>>;
@@ -18,3 +19,9 @@ using GpenFacesOfFrames = std::vector<std::pair<GstBuffer*, std::vector<gpen::Fa
  * times of the frames' timestamps. */
 void gpen_post_faces(GstElement* element, const GstSegment* segment, GstGpenMessages mode,
                      const GpenFacesOfFrames& frames);
+
+/* Posts "gpen-stats" (at EOS): where the stream's time went, as busy seconds
+ * per stage (pipeline_stats.h's names), with frames, faces, batches, the
+ * detection threads and the wall time since the first frame. */
+void gpen_post_stats(GstElement* element, const gpen::PipelineStats& stats,
+                     guint detection_threads);

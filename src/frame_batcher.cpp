@@ -81,6 +81,7 @@ void FrameBatcher::push(FrameId id, const ImageView& image,
     if (pool_ && !faces) frame.detecting = pool_->submit(frame.for_detector);
     frame.found = std::move(faces);
   }
+  if (!first_push_) first_push_ = frame.arrival;
   frames_.push_back(std::move(frame));
   note_oldest();
 }
@@ -357,6 +358,7 @@ std::optional<FinishedFrame> FrameBatcher::pop() {
 PipelineStats FrameBatcher::stats() const {
   PipelineStats stats = stats_;
   stats.batches = batches_run_;
+  if (first_push_) stats.wall = std::chrono::duration<double>(Clock::now() - *first_push_).count();
   if (pool_) stats[Stage::Detection] += pool_->busy_seconds();
   return stats;
 }

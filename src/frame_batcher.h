@@ -168,6 +168,7 @@ class FrameBatcher {
   int lookahead_;
   std::size_t batches_run_ = 0;
   PipelineStats stats_;
+  std::optional<Clock::time_point> first_push_;
   std::deque<Frame> frames_;  // in push order, until popped
   std::deque<Crop> crops_;    // full mode: waiting for the network
   std::deque<Launch> in_flight_;

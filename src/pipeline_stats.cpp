@@ -1,5 +1,7 @@
 #include "pipeline_stats.h"
 
+#include <algorithm>
+
 namespace gpen {
 
 const char* stage_name(Stage stage) {
@@ -26,6 +28,7 @@ PipelineStats& PipelineStats::operator+=(const PipelineStats& other) {
   frames += other.frames;
   faces += other.faces;
   batches += other.batches;
+  wall = std::max(wall, other.wall);
   return *this;
 }
 

@@ -29,6 +29,7 @@ struct PipelineStats {
   std::size_t frames = 0;   // frames that left
   std::size_t faces = 0;    // faces through the network
   std::size_t batches = 0;  // network runs
+  double wall = 0;          // seconds since the first frame came
 
   double& operator[](Stage stage) { return seconds[static_cast<std::size_t>(stage)]; }
   double operator[](Stage stage) const { return seconds[static_cast<std::size_t>(stage)]; }
