@@ -273,15 +273,13 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
       paste.strength = options.strength;
       for (const auto& face : frame.faces)
         paste.face_sizes.push_back(std::min(face.width(), face.height()));
-      // Only the part of the frame the faces reach goes back into it.
-      PasteRegion touched;
+      // Only the parts of the frame the faces reach go back into it.
+      std::vector<PasteRegion> touched;
       const auto pasted = paste_faces(frame.on_device, torch::stack(frame.restored),
                                       frame.to_crop, paste, nullptr, &touched);
-      if (!touched.empty()) {
-        launch.results.add(pasted.slice(1, touched.y, touched.y + touched.height)
-                               .slice(2, touched.x, touched.x + touched.width),
-                           crop_view(frame.image, touched.x, touched.y, touched.width,
-                                     touched.height));
+      for (const PasteRegion& r : touched) {
+        launch.results.add(pasted.slice(1, r.y, r.y + r.height).slice(2, r.x, r.x + r.width),
+                           crop_view(frame.image, r.x, r.y, r.width, r.height));
         frame.changed = true;
       }
     }

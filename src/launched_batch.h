@@ -26,7 +26,7 @@ class LaunchedBatch {
   LaunchedBatch(const LaunchedBatch&) = delete;
   LaunchedBatch& operator=(const LaunchedBatch&) = delete;
 
-  // Images whose results are on the way.
+  // Images (or parts of images) whose results are on the way.
   std::size_t size() const { return images_; }
   bool finished() const { return finished_; }
 

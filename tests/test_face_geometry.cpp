@@ -348,7 +348,7 @@ TEST(Paste, ModifiedCropChangesOnlyInsideTheMask) {
   EXPECT_EQ(mask[10][225].item<float>(), 0.f);
 }
 
-TEST(Paste, TheTouchedRegionHoldsEveryChange) {
+TEST(Paste, TheTouchedRegionsHoldEveryChange) {
   const int size = 512;
   const auto frame = load_rgb(kImages + "astronaut.png");
   gpen::FaceDetection face;
@@ -356,15 +356,14 @@ TEST(Paste, TheTouchedRegionHoldsEveryChange) {
   const auto m = gpen::alignment_transform(face, size);
   const auto inverted = 255 - gpen::warp_faces(frame, {m}, size);
   torch::Tensor mask;
-  gpen::PasteRegion touched;
+  std::vector<gpen::PasteRegion> touched;
   const auto pasted = gpen::paste_faces(frame, inverted, {m}, {}, &mask, &touched);
-  ASSERT_FALSE(touched.empty());
-  EXPECT_LT(touched.width * touched.height, frame.size(1) * frame.size(2) / 2);
+  ASSERT_EQ(touched.size(), 1u);
+  const auto& r = touched[0];
+  EXPECT_LT(r.width * r.height, frame.size(1) * frame.size(2) / 2);
   // Outside the region the frame is untouched; the mask lies inside it.
   auto outside = torch::ones({frame.size(1), frame.size(2)}, torch::kBool);
-  outside.slice(0, touched.y, touched.y + touched.height)
-      .slice(1, touched.x, touched.x + touched.width)
-      .fill_(false);
+  outside.slice(0, r.y, r.y + r.height).slice(1, r.x, r.x + r.width).fill_(false);
   EXPECT_TRUE(torch::equal(pasted.masked_select(outside.expand_as(frame)),
                            frame.masked_select(outside.expand_as(frame))));
   EXPECT_EQ(mask.masked_select(outside).sum().item<float>(), 0.f);
@@ -374,7 +373,7 @@ TEST(Paste, TheTouchedRegionHoldsEveryChange) {
   gpen::paste_faces(frame, inverted, {gpen::alignment_transform(away, size)}, {}, nullptr,
                     &touched);
   EXPECT_TRUE(touched.empty());
-  // The region as a view of an image: its first pixel and its stride.
+  // A region as a view of an image: its first pixel and its stride.
   std::vector<std::uint8_t> bytes(20 * 10 * 4);
   gpen::ImageView whole{bytes.data(), 20, 10, 80, 4, 2, 1, 0};
   const auto part = gpen::crop_view(whole, 3, 2, 5, 4);
@@ -383,6 +382,32 @@ TEST(Paste, TheTouchedRegionHoldsEveryChange) {
   EXPECT_EQ(part.row_stride, 80);
   EXPECT_EQ(part.red, 2);
   EXPECT_ANY_THROW(gpen::crop_view(whole, 18, 0, 5, 4));
+}
+
+TEST(Paste, FacesApartArePastedApartAsOneByOne) {
+  const int size = 256;
+  const auto one = load_rgb(kImages + "astronaut.png");
+  const auto frame = torch::cat({one, one}, 2).contiguous();  // two faces 512 px apart
+  gpen::FaceDetection left, right;
+  left.x1 = 177, left.y1 = 66, left.x2 = 272, left.y2 = 161;
+  right = left;
+  right.x1 += 512, right.x2 += 512;
+  const auto ml = gpen::alignment_transform(left, size), mr = gpen::alignment_transform(right, size);
+  const auto crops = 255 - gpen::warp_faces(frame, {ml, mr}, size);
+  std::vector<gpen::PasteRegion> touched;
+  const auto both = gpen::paste_faces(frame, crops, {ml, mr}, {}, nullptr, &touched);
+  ASSERT_EQ(touched.size(), 2u);  // two boxes, not one around both
+  const auto& a = touched[0];
+  const auto& b = touched[1];
+  EXPECT_TRUE(a.x + a.width <= b.x || b.x + b.width <= a.x);
+  EXPECT_LT(a.width + b.width, 1024);
+  const auto first = gpen::paste_faces(frame, crops.slice(0, 0, 1), {ml});
+  const auto then = gpen::paste_faces(first, crops.slice(0, 1, 2), {mr});
+  EXPECT_TRUE(torch::equal(both, then));
+  // Overlapping faces stay one group: the same face twice.
+  gpen::paste_faces(frame, torch::cat({crops.slice(0, 0, 1), crops.slice(0, 0, 1)}), {ml, ml}, {},
+                    nullptr, &touched);
+  EXPECT_EQ(touched.size(), 1u);
 }
 
 TEST(Paste, StrengthBlendsWithTheOriginal) {

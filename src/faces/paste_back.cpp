@@ -118,6 +118,40 @@ Region unite(const Region& a, const Region& b) {
           std::max(a.y1, b.y1)};
 }
 
+bool overlaps(const Region& a, const Region& b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+// Faces whose regions reach the frame, in groups whose boxes do not overlap
+// (a group: faces linked by overlapping boxes), each group's faces in their
+// order. A pixel of a group's box is reached by that group's faces only, so
+// groups pasted apart give the pixels pasting all at once gives.
+struct Group {
+  Region box;
+  std::vector<std::size_t> faces;
+};
+
+std::vector<Group> group_regions(const std::vector<Region>& regions) {
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < regions.size(); ++i)
+    if (!regions[i].empty()) groups.push_back({regions[i], {i}});
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (std::size_t a = 0; a < groups.size() && !merged; ++a) {
+      for (std::size_t b = a + 1; b < groups.size() && !merged; ++b) {
+        if (!overlaps(groups[a].box, groups[b].box)) continue;
+        groups[a].box = unite(groups[a].box, groups[b].box);
+        groups[a].faces.insert(groups[a].faces.end(), groups[b].faces.begin(),
+                               groups[b].faces.end());
+        groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(b));
+        merged = true;
+      }
+    }
+  }
+  for (auto& group : groups) std::sort(group.faces.begin(), group.faces.end());
+  return groups;
+}
+
 torch::Tensor view_of(const torch::Tensor& image, const Region& r) {
   return image.slice(-2, r.y0, r.y1).slice(-1, r.x0, r.x1);
 }
@@ -149,64 +183,60 @@ torch::Tensor paste_mask(int size) {
 
 torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops,
                           const std::vector<Affine>& frame_to_crop, const PasteOptions& options,
-                          torch::Tensor* frame_mask, PasteRegion* touched_region) {
+                          torch::Tensor* frame_mask, std::vector<PasteRegion>* touched) {
   check_arguments(frame, crops, frame_to_crop, options);
   const torch::Device device = frame.device();
   const int height = static_cast<int>(frame.size(1)), width = static_cast<int>(frame.size(2));
   const int size = static_cast<int>(crops.size(3));
   const auto floats = torch::TensorOptions().device(device).dtype(torch::kFloat);
 
-  // Work only on the part of the frame the faces can reach: a 4K frame's
-  // full-size float buffers would cost more than the faces themselves.
+  // Work only on the parts of the frame the faces can reach, group by group
+  // (faces whose regions overlap): a 4K frame's full-size float buffers, or
+  // one box around faces spread over the frame, would cost more than the
+  // faces themselves.
   std::vector<Region> regions;
-  Region touched;
-  for (const auto& m : frame_to_crop) {
+  for (const auto& m : frame_to_crop)
     regions.push_back(crop_region(invert_affine(m), size, width, height));
-    touched = unite(touched, regions.back());
-  }
   auto result = frame.clone();
   if (frame_mask) *frame_mask = torch::zeros({height, width}, floats);
-  if (touched_region) *touched_region = PasteRegion{};
-  if (touched.empty()) return result;
-  if (touched_region)
-    *touched_region = {touched.x0, touched.y0, touched.x1 - touched.x0, touched.y1 - touched.y0};
-
-  const int area_w = touched.x1 - touched.x0, area_h = touched.y1 - touched.y0;
-  auto kept_mask = torch::zeros({1, area_h, area_w}, floats);
-  auto kept_face = torch::zeros({3, area_h, area_w}, floats);
+  if (touched) touched->clear();
   const auto mask = mask_on(size, device).view({1, 1, size, size});
-  for (std::size_t i = 0; i < frame_to_crop.size(); ++i) {
-    const Region& r = regions[i];
-    if (r.empty()) continue;
-    auto face = crops.slice(0, i, i + 1).to(device, torch::kFloat);
-    const float box = options.face_sizes.empty()
-                          ? static_cast<float>(0.5 * size / frame_to_crop[i].scale())
-                          : options.face_sizes[i];
-    if (box < options.small_face_size) face = smooth_small_face(face);
+  for (const Group& group : group_regions(regions)) {
+    const Region& box = group.box;
+    if (touched) touched->push_back({box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0});
+    const int area_w = box.x1 - box.x0, area_h = box.y1 - box.y0;
+    auto kept_mask = torch::zeros({1, area_h, area_w}, floats);
+    auto kept_face = torch::zeros({3, area_h, area_w}, floats);
+    for (const std::size_t i : group.faces) {
+      const Region& r = regions[i];
+      auto face = crops.slice(0, i, i + 1).to(device, torch::kFloat);
+      const float side = options.face_sizes.empty()
+                             ? static_cast<float>(0.5 * size / frame_to_crop[i].scale())
+                             : options.face_sizes[i];
+      if (side < options.small_face_size) face = smooth_small_face(face);
 
-    // Face and mask through one grid; the region's pixel (0, 0) is frame
-    // pixel (x0, y0).
-    const Affine shift{{1.0, 0.0, static_cast<double>(r.x0), 0.0, 1.0, static_cast<double>(r.y0)}};
-    const auto warped = warp_affine(torch::cat({face, mask}, 1), frame_to_crop[i] * shift,
-                                    r.y1 - r.y0, r.x1 - r.x0)[0];
-    const auto face_mask = warped.slice(0, 3, 4);
-    const Region local{r.x0 - touched.x0, r.y0 - touched.y0, r.x1 - touched.x0,
-                       r.y1 - touched.y0};
-    auto old_mask = view_of(kept_mask, local);
-    auto old_face = view_of(kept_face, local);
-    // The stronger mask wins, as the reference's `tmp_mask - full_mask > 0`.
-    const auto take = face_mask > old_mask;
-    old_face.copy_(torch::where(take, warped.slice(0, 0, 3), old_face));
-    old_mask.copy_(torch::where(take, face_mask, old_mask));
+      // Face and mask through one grid; the region's pixel (0, 0) is frame
+      // pixel (x0, y0).
+      const Affine shift{{1.0, 0.0, static_cast<double>(r.x0), 0.0, 1.0, static_cast<double>(r.y0)}};
+      const auto warped = warp_affine(torch::cat({face, mask}, 1), frame_to_crop[i] * shift,
+                                      r.y1 - r.y0, r.x1 - r.x0)[0];
+      const auto face_mask = warped.slice(0, 3, 4);
+      const Region local{r.x0 - box.x0, r.y0 - box.y0, r.x1 - box.x0, r.y1 - box.y0};
+      auto old_mask = view_of(kept_mask, local);
+      auto old_face = view_of(kept_face, local);
+      // The stronger mask wins, as the reference's `tmp_mask - full_mask > 0`.
+      const auto take = face_mask > old_mask;
+      old_face.copy_(torch::where(take, warped.slice(0, 0, 3), old_face));
+      old_mask.copy_(torch::where(take, face_mask, old_mask));
+    }
+    const auto original = view_of(frame, box);
+    const auto original_f = original.to(torch::kFloat);
+    const auto weight = kept_mask * static_cast<double>(options.strength);
+    const auto blended = original_f + (kept_face - original_f) * weight;
+    // Only pixels that a mask reaches are written.
+    view_of(result, box).copy_(torch::where(kept_mask > 0, quantize(blended), original));
+    if (frame_mask) view_of(*frame_mask, box).copy_(kept_mask[0]);
   }
-
-  const auto original = view_of(frame, touched);
-  const auto original_f = original.to(torch::kFloat);
-  const auto weight = kept_mask * static_cast<double>(options.strength);
-  const auto blended = original_f + (kept_face - original_f) * weight;
-  // Only pixels that a mask reaches are written.
-  view_of(result, touched).copy_(torch::where(kept_mask > 0, quantize(blended), original));
-  if (frame_mask) view_of(*frame_mask, touched).copy_(kept_mask[0]);
   return result;
 }
 

@@ -49,9 +49,12 @@ struct PasteOptions {
 // (mask exactly 0) are copied bit for bit. When `frame_mask` is given it
 // receives the combined mask, [H, W] float on the frame's device.
 // Throws gpen::Error on mismatched arguments or a strength outside [0, 1].
-// When `touched` is given it receives the rectangle outside which the
-// result is the frame unchanged (empty when no face reaches the frame): the
-// only pixels worth moving back.
+// When `touched` is given it receives rectangles that do not overlap and
+// outside which the result is the frame unchanged (none when no face reaches
+// the frame): the only pixels worth moving back. Faces are composed group by
+// group within those rectangles (faces whose regions overlap form a group),
+// so faces spread over a frame cost their own regions, not a box around
+// them all.
 struct PasteRegion {
   int x = 0, y = 0, width = 0, height = 0;
   bool empty() const { return width <= 0 || height <= 0; }
@@ -59,6 +62,7 @@ struct PasteRegion {
 torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops,
                           const std::vector<Affine>& frame_to_crop,
                           const PasteOptions& options = {},
-                          torch::Tensor* frame_mask = nullptr, PasteRegion* touched = nullptr);
+                          torch::Tensor* frame_mask = nullptr,
+                          std::vector<PasteRegion>* touched = nullptr);
 
 }  // namespace gpen
