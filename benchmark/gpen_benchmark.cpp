@@ -49,6 +49,7 @@
 #include "generator/gpen_config.h"
 #include "generator/gpen_flops.h"
 #include "generator/gpen_generator.h"
+#include "pipeline_mode.h"
 #include "runtime/cuda_memory.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
@@ -84,7 +85,9 @@ struct Options {
   bool peak_given = false;
   int threads = 0;
   std::string profile_dir;  // one Kineto trace per row of the network mode
-  std::string input;        // frames mode: decode this image file for every frame
+  std::string input;        // frames mode: decode this image file for every frame;
+                            // pipeline mode: a folder (or image) to restore
+  int jobs = 0;             // pipeline mode: codec workers (0: gpen-enhance's default)
   int decode_threads = 0;   // 0: the machine's hardware threads
 };
 
@@ -95,7 +98,11 @@ void usage() {
       "  [--iterations N] [--warmup N] [--path default|fast|exact] [--graphs on|off|both]\n"
       "  [--baseline on|off] [--tf32 on|off] [--threads N]\n"
       "  [--peak-tflops fp32=67,tf32=494,fp16=989,bf16=989]   (device peak, dense; H100 SXM by default)\n"
-      "  [--mode network|aligned|frames] [--frames N] [--detector-model RetinaFace.pth]\n"
+      "  [--mode network|aligned|frames|pipeline] [--frames N] [--detector-model RetinaFace.pth]\n"
+      "  [--input DIR [--jobs N]]   (pipeline mode, with --model FILE: gpen-enhance's whole\n"
+      "                     pipeline over the images in DIR, decode to written JPEG, one row per\n"
+      "                     batch size (0 = automatic) and the table of where the time went;\n"
+      "                     scripts/make-portraits.sh makes a set)\n"
       "  [--depth 1,2]     (aligned mode: batches in flight, as gpenenhance's pipeline-depth;\n"
       "                     default 1,2 on CUDA, 1 on the CPU)\n"
       "  [--input IMAGE [--decode-threads N]]   (frames mode: decode IMAGE for every frame, on\n"
@@ -122,7 +129,8 @@ std::vector<int> parse_batches(const std::string& text) {
   std::vector<int> values;
   for (const auto& item : split(text)) {
     const int v = std::atoi(item.c_str());
-    if (v <= 0) throw UsageError("bad batch size '" + item + "'");
+    // 0 (automatic) only where the element chooses: pipeline mode, checked below.
+    if (v < 0 || (v == 0 && item != "0")) throw UsageError("bad batch size '" + item + "'");
     values.push_back(v);
   }
   return values;
@@ -147,6 +155,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--device") o.device = value();
     else if (arg == "--precision") o.precisions = split(value());
     else if (arg == "--batches") o.batches = parse_batches(value());
+    else if (arg == "--jobs") o.jobs = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--iterations") o.iterations = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--warmup") o.warmup = std::max(0, std::atoi(value().c_str()));
     else if (arg == "--path") o.path = value();
@@ -180,9 +189,14 @@ Options parse(int argc, char** argv) {
       throw UsageError("unknown option " + arg);
     }
   }
-  if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames")
+  if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames" && o.mode != "pipeline")
     throw UsageError("unknown mode '" + o.mode + "'");
-  if (!o.input.empty() && o.mode != "frames") throw UsageError("--input needs --mode frames");
+  if (!o.input.empty() && o.mode != "frames" && o.mode != "pipeline")
+    throw UsageError("--input needs --mode frames or pipeline");
+  if (o.mode != "pipeline" && std::find(o.batches.begin(), o.batches.end(), 0) != o.batches.end())
+    throw UsageError("batch size 0 (automatic) needs --mode pipeline");
+  if (o.mode == "pipeline" && (o.model.empty() || o.input.empty()))
+    throw UsageError("--mode pipeline needs --model FILE and --input DIR");
   if (!o.depths.empty() && o.mode != "aligned") throw UsageError("--depth needs --mode aligned");
   if (o.graphs != "on" && o.graphs != "off" && o.graphs != "both")
     throw UsageError("--graphs takes on, off or both");
@@ -423,6 +437,17 @@ gpen::TensorMap random_retinaface_r50(std::uint64_t seed) {
 int main(int argc, char** argv) {
   try {
     Options o = parse(argc, argv);
+    if (o.mode == "pipeline") {
+      PipelineBench bench;
+      bench.model = o.model;
+      bench.detector_model = o.detector_model;
+      bench.device = o.device;
+      bench.precision = o.precisions.empty() ? "auto" : o.precisions.front();
+      bench.inputs = {o.input};
+      bench.batches = o.batches;
+      bench.jobs = o.jobs;
+      return run_pipeline_mode(bench);
+    }
     if (o.threads > 0) torch::set_num_threads(o.threads);
     const torch::Device device = gpen::resolve_device(gpen::DeviceRequest::parse(o.device));
     const bool cuda = device.is_cuda();

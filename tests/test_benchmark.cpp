@@ -4,7 +4,10 @@
 // an option that cannot be honoured is an error, not a line that says done.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "tool_runner.h"
@@ -94,6 +97,43 @@ TEST(Benchmark, AlignedAndFramesModesRun) {
   ASSERT_EQ(decoded.status, 0) << decoded.all();
   EXPECT_TRUE(contains(decoded.out, "decoding alone:")) << decoded.out;
   expect_rows(decoded.out, "frames+decode", {"1"});
+}
+
+// gpen-enhance's whole pipeline over a folder: a row per batch size with the
+// images and faces restored, and the table of where the time went.
+TEST(Benchmark, PipelineModeRunsTheRealPipeline) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("gpen-benchmark-pipeline-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kImage, dir / "a.png");
+  std::filesystem::copy_file(kData + "/images/solvay_1927.png", dir / "b.png");
+  const RunResult r = run({GPEN_BENCHMARK, "--mode", "pipeline", "--model", kGpen, "--device",
+                           "cpu", "--input", dir.string(), "--batches", "0,2", "--jobs", "1"});
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(r.status, 0) << r.all();
+  EXPECT_TRUE(contains(r.out, "# pipeline: 2 images")) << r.out;
+  std::vector<std::string> batches;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("| ", 0) != 0 || contains(line, "| batch |")) continue;
+    std::vector<std::string> cells;
+    std::istringstream parts(line.substr(1));
+    std::string cell;
+    while (std::getline(parts, cell, '|')) cells.push_back(trim(cell));
+    ASSERT_GE(cells.size(), 8u) << line;
+    batches.push_back(cells[0]);
+    EXPECT_EQ(cells[1], "2") << line;                       // images
+    EXPECT_GE(std::atoi(cells[2].c_str()), 11) << line;     // faces: 1 + the crowd's
+    EXPECT_GT(std::atof(cells[4].c_str()), 0.0) << line;    // images/s
+    EXPECT_TRUE(contains(cells[7], "-bound: ")) << line;
+  }
+  EXPECT_EQ(batches, (std::vector<std::string>{"1", "2"})) << r.out;  // 0: automatic, 1 on the CPU
+  EXPECT_TRUE(contains(r.out, "Where the time went")) << r.out;
+  EXPECT_TRUE(contains(r.out, "paste-back")) << r.out;
+  // Needs a model file and the images.
+  EXPECT_EQ(run({GPEN_BENCHMARK, "--mode", "pipeline", "--input", dir.string()}).status, 2);
+  EXPECT_NE(benchmark({"--batches", "0"}).status, 0);  // automatic only in pipeline mode
 }
 
 // A folder that does not exist yet is made; every row leaves a trace that

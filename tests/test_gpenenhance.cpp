@@ -245,16 +245,22 @@ GST_START_TEST(test_order_and_timestamps_after_eos) {
 }
 GST_END_TEST;
 
-GST_START_TEST(test_flush_discards_held_frames) {
-  GstHarness* h = make_harness(4);
-  const cv::Mat face = load_rgb("gpen-64_in0.png");
-  for (int i = 0; i < 3; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
-  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+/* A flushing seek as the harness sees it: FLUSH_START, FLUSH_STOP, then a
+ * new segment. */
+static void flush_and_restart(GstHarness* h) {
   fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
   fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+}
+
+GST_START_TEST(test_flush_discards_held_frames) {
+  GstHarness* h = make_harness(4);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 3; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), i));
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  flush_and_restart(h);
   fail_unless_equals_int(gst_harness_buffers_received(h), 0);
   for (int i = 0; i < 4; ++i) gst_harness_push(h, stamped(make_frame(face, "RGB"), 10 + i));
   fail_unless_equals_int(gst_harness_buffers_received(h), 4);
@@ -681,11 +687,7 @@ GST_START_TEST(test_full_detection_threads_flush) {
   GstHarness* h = make_full_harness(element, "RGB", frame.cols, frame.rows);
   for (int i = 0; i < 2; ++i) gst_harness_push(h, stamped(make_frame(frame, "RGB"), i));
   fail_unless_equals_int(gst_harness_buffers_received(h), 0);
-  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
-  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  flush_and_restart(h);
   gst_harness_push(h, stamped(make_frame(frame, "RGB"), 5));
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
   fail_unless_equals_int(gst_harness_buffers_received(h), 1);
@@ -1393,11 +1395,7 @@ GST_START_TEST(test_full_batch_in_flight) {
   gst_harness_push(h, stamped(make_frame(frame, "RGB"), 2));
   fail_unless_equals_int(gst_harness_buffers_received(h), 2);
   // A flush drops the one in flight; EOS drains the next.
-  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
-  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  flush_and_restart(h);
   gst_harness_push(h, stamped(make_frame(frame, "RGB"), 3));
   fail_unless_equals_int(gst_harness_buffers_received(h), 2);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
