@@ -175,16 +175,15 @@ void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t
     if (frame.launched) continue;
     const bool must = drain || position++ < forced;
     if (frame.located) continue;
-    if (frame.detecting.valid()) {
+    if (frame.detecting) {
       // The pool's faces: taken as soon as they are there, waited for when due.
-      if (!must && frame.detecting.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-        continue;
+      if (!must && !pool_->ready(*frame.detecting)) continue;
       std::vector<FaceDetection> faces;
       {
         const StageTimer timer(stats_, Stage::DetectionWait);
-        faces = frame.detecting.get();
+        faces = pool_->take(*frame.detecting);
       }
-      frame.detecting = {};
+      frame.detecting.reset();
       locate(frame, std::move(faces), options);
       continue;
     }
@@ -362,6 +361,8 @@ PipelineStats FrameBatcher::stats() const {
 }
 
 void FrameBatcher::clear() {
+  for (const auto& frame : frames_)
+    if (frame.detecting) pool_->forget(*frame.detecting);
   frames_.clear();
   crops_.clear();
   in_flight_.clear();

@@ -21,13 +21,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <limits>
 #include <optional>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "faces/detection_pool.h"
 #include "faces/face.h"
 #include "faces/face_align.h"
 #include "launched_batch.h"
@@ -36,7 +36,6 @@
 
 namespace gpen {
 
-class DetectionPool;
 class FaceDetector;
 class FaceEnhancer;
 
@@ -133,7 +132,7 @@ class FrameBatcher {
     // Full mode: the frame on the detector's and the network's devices.
     torch::Tensor for_detector, on_device;
     std::optional<std::vector<FaceDetection>> found;  // before selection
-    std::shared_future<std::vector<FaceDetection>> detecting;  // from the pool
+    std::optional<DetectionPool::Ticket> detecting;  // at the pool
     bool located = false;  // faces chosen and their crops queued
     std::vector<Affine> to_crop;
     std::vector<torch::Tensor> restored;  // per face, [3, S, S] float

@@ -454,17 +454,24 @@ TEST(DetectionPool, FindsTheFacesOfEachFrameAndPassesErrorsOn) {
   EXPECT_EQ(pool->workers(), 2u);
   EXPECT_EQ(pool->describe(), "Haar cascade (CPU) on 2 threads");
   const auto face = load_rgb("astronaut.png");
-  std::vector<std::shared_future<gpen::DetectionPool::Faces>> found;
+  std::vector<gpen::DetectionPool::Ticket> found;
   for (int i = 0; i < 6; ++i) found.push_back(pool->submit(i % 2 ? blank(64, 64) : face));
   const auto alone = fixture().detector->detect(face.unsqueeze(0))[0];
   for (int i = 0; i < 6; ++i) {
-    const auto& faces = found[static_cast<std::size_t>(i)].get();
+    const auto faces = pool->take(found[static_cast<std::size_t>(i)]);
     ASSERT_EQ(faces.size(), i % 2 ? 0u : alone.size()) << "frame " << i;
     for (std::size_t k = 0; k < faces.size(); ++k) EXPECT_EQ(faces[k].x1, alone[k].x1);
   }
-  // Not a frame: the detector's error comes out of the future.
-  auto bad = pool->submit(torch::zeros({2, 8, 8}, torch::kByte));
-  EXPECT_ANY_THROW(bad.get());
+  // Not a frame: the detector's error comes out when its faces are taken.
+  const auto bad = pool->submit(torch::zeros({2, 8, 8}, torch::kByte));
+  EXPECT_ANY_THROW(pool->take(bad));
+  // A frame forgotten, queued or running or done, leaves nothing behind.
+  std::vector<gpen::DetectionPool::Ticket> dropped;
+  for (int i = 0; i < 4; ++i) dropped.push_back(pool->submit(face));
+  for (const auto ticket : dropped) pool->forget(ticket);
+  const auto last = pool->submit(blank(64, 64));
+  EXPECT_TRUE(pool->take(last).empty());
+  for (const auto ticket : dropped) EXPECT_FALSE(pool->ready(ticket));
   EXPECT_GT(pool->busy_seconds(), 0.0);
 }
 

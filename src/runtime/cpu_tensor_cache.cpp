@@ -243,6 +243,8 @@ std::size_t cpu_tensor_cache_limit() { return cache().limit(); }
 
 void set_cpu_tensor_cache_limit(std::size_t bytes) { cache().set_limit(bytes); }
 
+void install_cpu_tensor_cache() { installed_allocator(); }
+
 void release_cpu_tensor_cache() { cache().release(); }
 
 }  // namespace gpen

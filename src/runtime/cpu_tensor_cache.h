@@ -48,6 +48,11 @@ CpuTensorCacheStats cpu_tensor_cache_stats();
 std::size_t cpu_tensor_cache_limit();
 void set_cpu_tensor_cache_limit(std::size_t bytes);
 
+// Installs the caching allocator as LibTorch's CPU allocator now (the first
+// scope does otherwise): before starting threads that allocate, since
+// LibTorch publishes it through a plain pointer.
+void install_cpu_tensor_cache();
+
 // Frees every cached block (blocks in use are not touched).
 void release_cpu_tensor_cache();
 
