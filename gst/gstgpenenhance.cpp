@@ -426,7 +426,10 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
   }
   const gpen::FrameId id = priv->next_frame_id++;
   try {
-    priv->batcher->push(id, gpen_image_view(&frame.mapped), std::move(faces));
+    if (gpen_video_info_is_yuv(&priv->info))
+      priv->batcher->push(id, gpen_yuv_view(&frame.mapped), std::move(faces));
+    else
+      priv->batcher->push(id, gpen_image_view(&frame.mapped), std::move(faces));
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("GPEN face restoration failed"), ("%s", e.what()));
     release_held(frame);

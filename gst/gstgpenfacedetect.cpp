@@ -110,10 +110,10 @@ static GstFlowReturn gst_gpen_face_detect_transform_ip(GstBaseTransform* trans, 
   }
   std::vector<gpen::FaceDetection> faces;
   try {
-    // On CUDA the frame's bytes cross once and are unpacked there.
+    // On CUDA the frame's bytes cross once and are unpacked (or converted) there.
     torch::Tensor rgb;
     try {
-      rgb = gpen::upload_rgb(gpen_image_view(&frame), priv->detector->device());
+      rgb = gpen_frame_rgb(&frame, priv->detector->device());
     } catch (...) {
       gst_video_frame_unmap(&frame);
       throw;

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "runtime/pixel_transfer.h"
+
 gpen::ImageView gpen_image_view(GstVideoFrame* frame) {
   gpen::ImageView view;
   auto* plane = static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, 0));
@@ -19,6 +21,45 @@ gpen::ImageView gpen_image_view(GstVideoFrame* frame) {
   view.green = offset(1);
   view.blue = offset(2);
   return view;
+}
+
+gboolean gpen_video_info_is_yuv(const GstVideoInfo* info) {
+  const GstVideoFormat format = GST_VIDEO_INFO_FORMAT(info);
+  return format == GST_VIDEO_FORMAT_I420 || format == GST_VIDEO_FORMAT_NV12;
+}
+
+gpen::YuvView gpen_yuv_view(GstVideoFrame* frame) {
+  gpen::YuvView view;
+  const bool nv12 = GST_VIDEO_FRAME_FORMAT(frame) == GST_VIDEO_FORMAT_NV12;
+  view.layout = nv12 ? gpen::ChromaLayout::Interleaved : gpen::ChromaLayout::Planar;
+  view.width = GST_VIDEO_FRAME_WIDTH(frame);
+  view.height = GST_VIDEO_FRAME_HEIGHT(frame);
+  auto plane = [&](int index) {
+    return static_cast<std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, index));
+  };
+  view.y = plane(0);
+  view.y_stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  view.u = plane(1);
+  view.u_stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1);
+  if (!nv12) {
+    view.v = plane(2);
+    view.v_stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 2);
+  }
+  const GstVideoColorimetry& colorimetry = frame->info.colorimetry;
+  gdouble kr = 0, kb = 0;
+  if (gst_video_color_matrix_get_Kr_Kb(colorimetry.matrix, &kr, &kb)) {
+    view.matrix.kr = kr;
+    view.matrix.kb = kb;
+  }
+  view.matrix.full_range = colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+  return view;
+}
+
+torch::Tensor gpen_frame_rgb(GstVideoFrame* frame, torch::Device device) {
+  if (!gpen_video_info_is_yuv(&frame->info))
+    return gpen::upload_rgb(gpen_image_view(frame), device);
+  const gpen::YuvView view = gpen_yuv_view(frame);
+  return gpen::yuv_to_rgb(gpen::upload_yuv(view, device), view.matrix);
 }
 
 void gpen_propose_held_allocation(GstQuery* query, guint held) {

@@ -67,16 +67,61 @@ void FrameBatcher::push(FrameId id, const ImageView& image,
   frame.id = id;
   frame.image = image;
   frame.arrival = Clock::now();
+  torch::Tensor host_rgb;
   if (mode_ == FaceMode::Full) {
     // Read now: on CUDA the bytes cross once, and the frame waits on the
     // device for its faces.
     const StageTimer timer(stats_, Stage::Upload);
     torch::InferenceMode inference;
-    const torch::Device device = enhancer_.device();
-    frame.on_device = upload_rgb(image, device);
-    const bool detect_on_host =
-        !faces && (pool_ ? pool_->device() : detector_ ? detector_->device() : device).is_cpu();
-    frame.for_detector = detect_on_host && !device.is_cpu() ? read_rgb(image) : frame.on_device;
+    frame.on_device = upload_rgb(image, enhancer_.device());
+    // A detector on the host reads the host's pixels, not a copy back.
+    if (detects_on_host(faces.has_value()))
+      host_rgb = frame.on_device.is_cpu() ? frame.on_device : read_rgb(image);
+  }
+  queue(std::move(frame), std::move(faces), host_rgb);
+}
+
+void FrameBatcher::push(FrameId id, const YuvView& image,
+                        std::optional<std::vector<FaceDetection>> faces) {
+  TORCH_CHECK(image.y && image.u && image.width > 0 && image.height > 0,
+              "FrameBatcher: a frame needs pixels, got ", image.width, "x", image.height);
+  Frame frame;
+  frame.id = id;
+  frame.yuv = image;
+  frame.arrival = Clock::now();
+  torch::Tensor host_rgb;
+  {
+    const StageTimer timer(stats_, Stage::Upload);
+    torch::InferenceMode inference;
+    if (mode_ == FaceMode::Full) {
+      frame.yuv_planes = upload_yuv(image, enhancer_.device());
+      frame.on_device = yuv_to_rgb(frame.yuv_planes, image.matrix);
+      if (detects_on_host(faces.has_value())) host_rgb = frame.on_device.cpu();
+      frame.image.data = image.y;  // the size only: results go to the planes
+    } else {
+      // The network reads and writes interleaved RGB: it gets a copy, which
+      // goes back into the planes when its batch finishes.
+      frame.staging = yuv_to_rgb(upload_yuv(image, torch::kCPU), image.matrix)
+                          .permute({1, 2, 0})
+                          .contiguous();
+      frame.image.data = frame.staging.data_ptr<std::uint8_t>();
+      frame.image.row_stride = static_cast<std::ptrdiff_t>(image.width) * 3;
+    }
+    frame.image.width = image.width;
+    frame.image.height = image.height;
+  }
+  queue(std::move(frame), std::move(faces), host_rgb);
+}
+
+bool FrameBatcher::detects_on_host(bool has_faces) const {
+  return !has_faces &&
+         (pool_ ? pool_->device() : detector_ ? detector_->device() : enhancer_.device()).is_cpu();
+}
+
+void FrameBatcher::queue(Frame frame, std::optional<std::vector<FaceDetection>> faces,
+                         const torch::Tensor& host_rgb) {
+  if (mode_ == FaceMode::Full) {
+    frame.for_detector = detects_on_host(faces.has_value()) ? host_rgb : frame.on_device;
     // The pool starts on it at once.
     if (pool_ && !faces) frame.detecting = pool_->submit(frame.for_detector);
     frame.found = std::move(faces);
@@ -277,13 +322,19 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
       const auto pasted = paste_faces(frame.on_device, torch::stack(frame.restored),
                                       frame.to_crop, paste, nullptr, &touched);
       for (const PasteRegion& r : touched) {
-        launch.results.add(pasted.slice(1, r.y, r.y + r.height).slice(2, r.x, r.x + r.width),
-                           crop_view(frame.image, r.x, r.y, r.width, r.height));
+        if (frame.yuv)
+          launch.results.add(yuv_region(frame.yuv_planes, frame.on_device, pasted,
+                                        frame.yuv->matrix, r.x, r.y, r.width, r.height),
+                             *frame.yuv);
+        else
+          launch.results.add(pasted.slice(1, r.y, r.y + r.height).slice(2, r.x, r.x + r.width),
+                             crop_view(frame.image, r.x, r.y, r.width, r.height));
         frame.changed = true;
       }
     }
     frame.launched = true;
     frame.on_device = torch::Tensor();
+    frame.yuv_planes = YuvPlanes();
     frame.restored.clear();
     launch.frames.push_back(frame.id);
   }
@@ -301,8 +352,20 @@ void FrameBatcher::finish(Launch& launch, BatchProgress& progress) {
     const StageTimer timer(stats_, Stage::Results);
     launch.results.finish();
   }
-  for (const FrameId id : launch.frames)
-    if (Frame* frame = find(id)) frame->done = true;
+  for (const FrameId id : launch.frames) {
+    Frame* frame = find(id);
+    if (!frame) continue;
+    frame->done = true;
+    if (frame->staging.defined() && frame->changed) {  // aligned mode's 4:2:0 frames
+      const StageTimer timer(stats_, Stage::Results);
+      const YuvView& planes = *frame->yuv;
+      write_yuv_region(yuv_region(upload_yuv(planes, torch::kCPU), torch::Tensor(),
+                                  frame->staging.permute({2, 0, 1}), planes.matrix, 0, 0,
+                                  planes.width, planes.height),
+                       planes);
+    }
+    frame->staging = torch::Tensor();
+  }
   if (launch.results.size() > 0) {
     ++progress.finished;
     progress.batch_seconds = std::max(progress.batch_seconds, launch.results.seconds());

@@ -33,6 +33,7 @@
 #include "launched_batch.h"
 #include "pipeline_stats.h"
 #include "runtime/image_tensor.h"
+#include "runtime/yuv_image.h"
 
 namespace gpen {
 
@@ -82,6 +83,11 @@ class FrameBatcher {
   // held.
   void push(FrameId id, const ImageView& image,
             std::optional<std::vector<FaceDetection>> faces = std::nullopt);
+  // The same for a 4:2:0 frame (I420, NV12): its planes go to the network's
+  // device and are turned into RGB there; only the pixels its faces changed
+  // are written back into its planes (aligned mode: all of them).
+  void push(FrameId id, const YuvView& image,
+            std::optional<std::vector<FaceDetection>> faces = std::nullopt);
 
   // Does the work that is due: a full batch is launched (full mode: frames
   // waiting for detection are detected together once their faces could fill
@@ -123,7 +129,10 @@ class FrameBatcher {
  private:
   struct Frame {
     FrameId id = 0;
-    ImageView image;
+    ImageView image;  // a 4:2:0 frame: its RGB copy in aligned mode, else only its size
+    std::optional<YuvView> yuv;  // the frame's own planes, for 4:2:0 frames
+    YuvPlanes yuv_planes;        // full mode: those planes on the network's device
+    torch::Tensor staging;       // aligned mode: the RGB copy [H, W, 3] `image` views
     Clock::time_point arrival;
     bool launched = false;  // its results are in a launched batch (or it needs none)
     bool done = false;      // its results are written (or it needs none)
@@ -148,6 +157,10 @@ class FrameBatcher {
     LaunchedBatch results;
   };
 
+  // Whether a frame's faces are searched for in host memory.
+  bool detects_on_host(bool has_faces) const;
+  void queue(Frame frame, std::optional<std::vector<FaceDetection>> faces,
+             const torch::Tensor& host_rgb);
   Frame* find(FrameId id);
   std::optional<Launch> launch_aligned(const RestoreOptions& options, bool drain);
   std::optional<Launch> launch_full(const RestoreOptions& options, bool drain,

@@ -12,6 +12,11 @@ void LaunchedBatch::add(const torch::Tensor& rgb, const ImageView& into) {
   ++images_;
 }
 
+void LaunchedBatch::add(const YuvRegion& region, const YuvView& into) {
+  downloads_.add(region, into);
+  ++images_;
+}
+
 void LaunchedBatch::finish() {
   if (finished_) return;
   const auto start = Clock::now();

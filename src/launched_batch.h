@@ -34,6 +34,8 @@ class LaunchedBatch {
   // was read from (its bytes back whole), or for the view `into`.
   void add(const DeviceImage& image, const torch::Tensor& rgb);
   void add(const torch::Tensor& rgb, const ImageView& into);
+  // Or a 4:2:0 frame's new planes for a rectangle of `into`.
+  void add(const YuvRegion& region, const YuvView& into);
   // Host time spent launching it, counted in seconds().
   void add_launch_seconds(double seconds) { launch_seconds_ += seconds; }
 

@@ -90,6 +90,8 @@ class Restorer {
   std::map<gpen::FrameId, torch::Tensor> images_;
 };
 
+torch::Tensor enhanced_alone(const torch::Tensor& rgb, float strength);
+
 std::vector<RestoredFrame> pop_all(Restorer& restorer) {
   std::vector<RestoredFrame> frames;
   while (auto frame = restorer.pop()) frames.push_back(std::move(*frame));
@@ -125,6 +127,93 @@ TEST(FrameBatcher, RestoresTheFaceAndNothingElse) {
   EXPECT_EQ((changed & far).sum().item<int>(), 0);
   EXPECT_FALSE(restorer.pop());
   EXPECT_EQ(restorer.size(), 0u);
+}
+
+namespace {
+
+// An I420 frame the test owns, made from RGB by the library's conversion.
+struct I420Frame {
+  torch::Tensor y, u, v;
+  gpen::YuvView view;
+};
+
+I420Frame to_i420(const torch::Tensor& rgb) {
+  const int h = static_cast<int>(rgb.size(1)), w = static_cast<int>(rgb.size(2));
+  I420Frame f;
+  f.y = torch::zeros({h, w}, torch::kUInt8);
+  f.u = torch::zeros({(h + 1) / 2, (w + 1) / 2}, torch::kUInt8);
+  f.v = torch::zeros_like(f.u);
+  f.view.width = w, f.view.height = h;
+  f.view.y = f.y.data_ptr<std::uint8_t>(), f.view.y_stride = w;
+  f.view.u = f.u.data_ptr<std::uint8_t>(), f.view.u_stride = f.u.size(1);
+  f.view.v = f.v.data_ptr<std::uint8_t>(), f.view.v_stride = f.v.size(1);
+  f.view.matrix = {0.2126, 0.0722, false};  // BT.709, as caps give HD video
+  gpen::write_yuv_region(gpen::yuv_region(gpen::upload_yuv(f.view, torch::kCPU), torch::Tensor(),
+                                          rgb, f.view.matrix, 0, 0, w, h),
+                         f.view);
+  return f;
+}
+
+torch::Tensor rgb_of(const gpen::YuvView& view) {
+  return gpen::yuv_to_rgb(gpen::upload_yuv(view, torch::kCPU), view.matrix);
+}
+
+// The planes of `frame` once `after` is written where it differs from `before`.
+I420Frame written(const I420Frame& frame, const torch::Tensor& before, const torch::Tensor& after) {
+  I420Frame out = frame;
+  out.y = frame.y.clone(), out.u = frame.u.clone(), out.v = frame.v.clone();
+  out.view.y = out.y.data_ptr<std::uint8_t>();
+  out.view.u = out.u.data_ptr<std::uint8_t>();
+  out.view.v = out.v.data_ptr<std::uint8_t>();
+  gpen::write_yuv_region(gpen::yuv_region(gpen::upload_yuv(out.view, torch::kCPU), before, after,
+                                          out.view.matrix, 0, 0, frame.view.width,
+                                          frame.view.height),
+                         out.view);
+  return out;
+}
+
+}  // namespace
+
+TEST(FrameBatcher, I420FramesAreRestoredInTheirPlanesWhereTheFacesChangedThem) {
+  auto frame = to_i420(load_rgb("astronaut.png"));
+  const auto seen = rgb_of(frame.view);  // the colours the batcher works on
+  Restorer rgb_path(fixture().enhancer, fixture().detector.get(), 1);
+  rgb_path.push(1, seen);
+  rgb_path.run({}, true);
+  const auto expected = rgb_path.pop();
+  ASSERT_TRUE(expected && expected->rgb.defined());
+  const auto planes = written(frame, seen, expected->rgb);
+
+  gpen::FrameBatcher batcher(fixture().enhancer, fixture().detector.get(), gpen::FaceMode::Full, 1);
+  const auto y0 = frame.y.clone();
+  batcher.push(2, frame.view);
+  batcher.advance({}, true);
+  const auto done = batcher.pop();
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(done->changed);
+  ASSERT_EQ(done->faces.size(), expected->faces.size());
+  EXPECT_FLOAT_EQ(done->faces[0].x1, expected->faces[0].x1);
+  // The same pixels as the RGB path's, written into the planes: luma only
+  // where they changed, chroma only in 2x2 blocks where one did.
+  EXPECT_TRUE(torch::equal(frame.y, planes.y));
+  EXPECT_TRUE(torch::equal(frame.u, planes.u));
+  EXPECT_TRUE(torch::equal(frame.v, planes.v));
+  EXPECT_GT(frame.y.ne(y0).sum().item<int>(), 2000);
+}
+
+TEST(FrameBatcher, AlignedI420FramesAreRestoredWhole) {
+  auto frame = to_i420(load_rgb("astronaut.png").slice(1, 20, 84).slice(2, 160, 224));
+  const auto seen = rgb_of(frame.view);
+  const auto planes = written(frame, torch::Tensor(), enhanced_alone(seen, 1.f));
+  gpen::FrameBatcher batcher(fixture().enhancer, nullptr, gpen::FaceMode::Aligned, 1);
+  batcher.push(0, frame.view);
+  batcher.advance({}, false);
+  const auto done = batcher.pop();
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(done->changed);
+  EXPECT_TRUE(torch::equal(frame.y, planes.y));
+  EXPECT_TRUE(torch::equal(frame.u, planes.u));
+  EXPECT_TRUE(torch::equal(frame.v, planes.v));
 }
 
 TEST(FrameBatcher, FacesOfManyFramesShareBatchesAndFramesKeepTheirOrder) {

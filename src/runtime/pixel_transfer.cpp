@@ -78,7 +78,7 @@ void PixelDownloads::add(const DeviceImage& image, const torch::Tensor& rgb) {
   for (int c = 0; c < 3; ++c) pixels.select(2, offsets[c]).copy_(rgb[c]);
   auto host = pinned_bytes(bytes.numel());
   host.copy_(bytes, /*non_blocking=*/true);
-  pending_.push_back({v, host, true});
+  pending_.push_back({v, host, true, std::nullopt});
   mark_queued(bytes.device().index());
 }
 
@@ -88,13 +88,30 @@ void PixelDownloads::add(const torch::Tensor& rgb, const ImageView& into) {
               "PixelDownloads: ", rgb.sizes(), " ", rgb.scalar_type(), " does not fit a ",
               into.width, "x", into.height, " image");
   if (!rgb.is_cuda()) {
-    pending_.push_back({into, rgb, false});
+    pending_.push_back({into, rgb, false, std::nullopt});
     return;
   }
   auto host = torch::empty(rgb.sizes(), rgb.options().device(torch::kCPU).pinned_memory(true));
   host.copy_(rgb, /*non_blocking=*/true);
-  pending_.push_back({into, host, false});
+  pending_.push_back({into, host, false, std::nullopt});
   mark_queued(rgb.device().index());
+}
+
+void PixelDownloads::add(const YuvRegion& region, const YuvView& into) {
+  const torch::Device device = region.planes.y.device();
+  YuvRegion host = region;
+  if (device.is_cuda()) {
+    auto download = [](const torch::Tensor& plane) {
+      auto pinned = torch::empty(plane.sizes(), plane.options().device(torch::kCPU).pinned_memory(true));
+      pinned.copy_(plane, /*non_blocking=*/true);
+      return pinned;
+    };
+    host.planes = {download(region.planes.y), download(region.planes.u), download(region.planes.v)};
+  }
+  Pending pending;
+  pending.yuv.emplace(std::move(host), into);
+  pending_.push_back(std::move(pending));
+  if (device.is_cuda()) mark_queued(device.index());
 }
 
 // Waiting on the stream would also wait for whatever is queued after these
@@ -107,7 +124,9 @@ void PixelDownloads::mark_queued(c10::DeviceIndex device) {
 void PixelDownloads::finish() {
   if (marker_) marker_->wait();
   for (const auto& p : pending_) {
-    if (p.whole_bytes)
+    if (p.yuv)
+      write_yuv_region(p.yuv->first, p.yuv->second);
+    else if (p.whole_bytes)
       std::memcpy(p.view.data, p.host.data_ptr(), static_cast<std::size_t>(p.host.numel()));
     else
       write_rgb(p.host, p.view);

@@ -7,11 +7,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
 
 #include "runtime/image_tensor.h"
+#include "runtime/yuv_image.h"
 
 namespace gpen {
 
@@ -55,6 +58,8 @@ class PixelDownloads {
   // `rgb`: [3, H, W] uint8 on any device, for `into`'s colour bytes, which
   // must stay valid until finish(). On the CPU nothing is copied before.
   void add(const torch::Tensor& rgb, const ImageView& into);
+  // A 4:2:0 frame's new planes (any device) for its rectangle in `into`.
+  void add(const YuvRegion& region, const YuvView& into);
   void finish();
   bool empty() const { return pending_.empty(); }
 
@@ -63,6 +68,7 @@ class PixelDownloads {
     ImageView view;
     torch::Tensor host;  // the image's bytes (pinned), or [3, H, W] RGB
     bool whole_bytes = false;
+    std::optional<std::pair<YuvRegion, YuvView>> yuv;  // instead of the above
   };
   struct Marker;  // a CUDA event after the last queued copy
   void mark_queued(c10::DeviceIndex device);
