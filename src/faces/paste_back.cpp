@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "faces/face_filters.h"
@@ -89,6 +90,53 @@ torch::Tensor smooth_small_face(const torch::Tensor& face) {
 
 // Frame pixels [x0, x1) x [y0, y1) whose bilinear samples can touch the crop:
 // those mapping to crop coordinates in (-1, size).
+// On the CPU the compositing below is two passes over a face's region,
+// where the same torch ops make about fifteen (each a pass over memory):
+// the same arithmetic in the same order, so the same bytes.
+
+// Where `warped`'s mask (channel 3 of [4, h, w]) beats `mask`'s ([1, h, w]),
+// its face (channels 0-2) goes into `face` ([3, h, w]) and its mask into `mask`.
+void keep_highest_mask_on_cpu(const torch::Tensor& warped, torch::Tensor face, torch::Tensor mask) {
+  const auto in = warped.contiguous();
+  const auto w = in.accessor<float, 3>();
+  auto f = face.accessor<float, 3>();
+  auto m = mask.accessor<float, 3>();
+  const std::int64_t rows = in.size(1), columns = in.size(2);
+  for (std::int64_t y = 0; y < rows; ++y) {
+    for (std::int64_t x = 0; x < columns; ++x) {
+      const float value = w[3][y][x];
+      if (!(value > m[0][y][x])) continue;
+      m[0][y][x] = value;
+      for (int c = 0; c < 3; ++c) f[c][y][x] = w[c][y][x];
+    }
+  }
+}
+
+// pixel = original + (face - original) * mask * strength, rounded (halves to
+// even, as torch's round) and clamped, where the mask is not 0; `pixels`
+// ([3, h, w] uint8) holds the originals and receives the result.
+void blend_on_cpu(const torch::Tensor& face, const torch::Tensor& mask, float strength,
+                  torch::Tensor pixels) {
+  const auto f = face.accessor<float, 3>();
+  const auto m = mask.accessor<float, 2>();
+  auto p = pixels.accessor<std::uint8_t, 3>();
+  const std::int64_t rows = mask.size(0), columns = mask.size(1);
+  at::parallel_for(0, rows, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t y = begin; y < end; ++y) {
+      for (std::int64_t x = 0; x < columns; ++x) {
+        const float weight = m[y][x];
+        if (!(weight > 0.f)) continue;
+        const float scaled = weight * strength;
+        for (int c = 0; c < 3; ++c) {
+          const float original = p[c][y][x];
+          const float blended = original + (f[c][y][x] - original) * scaled;
+          p[c][y][x] = static_cast<std::uint8_t>(std::clamp(std::nearbyint(blended), 0.f, 255.f));
+        }
+      }
+    }
+  });
+}
+
 struct Region {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
   bool empty() const { return x1 <= x0 || y1 <= y0; }
@@ -215,26 +263,31 @@ torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops
                              : options.face_sizes[i];
       if (side < options.small_face_size) face = smooth_small_face(face);
 
-      // Face and mask through one grid; the region's pixel (0, 0) is frame
-      // pixel (x0, y0).
       const Affine shift{{1.0, 0.0, static_cast<double>(r.x0), 0.0, 1.0, static_cast<double>(r.y0)}};
       const auto warped = warp_affine(torch::cat({face, mask}, 1), frame_to_crop[i] * shift,
                                       r.y1 - r.y0, r.x1 - r.x0)[0];
-      const auto face_mask = warped.slice(0, 3, 4);
       const Region local{r.x0 - box.x0, r.y0 - box.y0, r.x1 - box.x0, r.y1 - box.y0};
+      if (device.is_cpu()) {
+        keep_highest_mask_on_cpu(warped, view_of(kept_face, local), view_of(kept_mask, local));
+        continue;
+      }
+      const auto face_mask = warped.slice(0, 3, 4);
       auto old_mask = view_of(kept_mask, local);
       auto old_face = view_of(kept_face, local);
-      // The stronger mask wins, as the reference's `tmp_mask - full_mask > 0`.
       const auto take = face_mask > old_mask;
       old_face.copy_(torch::where(take, warped.slice(0, 0, 3), old_face));
       old_mask.copy_(torch::where(take, face_mask, old_mask));
     }
-    const auto original = view_of(frame, box);
-    const auto original_f = original.to(torch::kFloat);
-    const auto weight = kept_mask * static_cast<double>(options.strength);
-    const auto blended = original_f + (kept_face - original_f) * weight;
-    // Only pixels that a mask reaches are written.
-    view_of(result, box).copy_(torch::where(kept_mask > 0, quantize(blended), original));
+    auto pasted = view_of(result, box);
+    if (device.is_cpu()) {
+      blend_on_cpu(kept_face, kept_mask[0], options.strength, pasted);
+    } else {
+      const auto original = view_of(frame, box);
+      const auto original_f = original.to(torch::kFloat);
+      const auto weight = kept_mask * static_cast<double>(options.strength);
+      const auto blended = original_f + (kept_face - original_f) * weight;
+      pasted.copy_(torch::where(kept_mask > 0, quantize(blended), original));
+    }
     if (frame_mask) view_of(*frame_mask, box).copy_(kept_mask[0]);
   }
   return result;
