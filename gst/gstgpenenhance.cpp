@@ -40,6 +40,7 @@
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
 #include "gstgpenmessages.h"
+#include "gstgpenpaste.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -73,6 +74,8 @@ enum {
   PROP_DETECTION_THREADS,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
+// paste-mask and parse-model (gstgpenpaste) after them.
+constexpr guint PROP_PASTE_FIRST = PROP_DETECTOR_FIRST + kGpenDetectorPropertyCount;
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
@@ -94,6 +97,7 @@ struct Settings {
   GstGpenMessages messages = kDefaultMessages;
   guint detection_threads = 0;
   GpenDetectorSettings detection;
+  GpenPasteSettings paste;
 };
 
 // What the element runs with, set in start() and stop() (and the frame rate
@@ -126,6 +130,7 @@ struct GpenEnhancePrivate {
   // face-mode=full only: the detector, or the pool of detection workers.
   std::unique_ptr<gpen::FaceDetector> detector;
   std::unique_ptr<gpen::DetectionPool> detection_pool;
+  std::unique_ptr<gpen::FaceParser> parser;  // full mode with paste-mask=parse
   std::unique_ptr<gpen::FrameBatcher> batcher;
   GstVideoInfo info;
   bool have_info = false;
@@ -322,6 +327,12 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
     priv->enhancer.reset();
     return FALSE;
   }
+  if (full && !gpen_create_face_parser(GST_ELEMENT(self), settings.paste, *device, priv->parser)) {
+    priv->detection_pool.reset();
+    priv->detector.reset();
+    priv->enhancer.reset();
+    return FALSE;
+  }
   // A batch in flight pays where the device works apart from the host (CUDA)
   // and costs a batch of latency anywhere. Full mode waits for the device in
   // detection anyway: one batch at a time there unless asked.
@@ -334,6 +345,7 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
       *priv->enhancer, priv->detector.get(),
       full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned, batch_size, depth,
       priv->detection_pool.get());
+  priv->batcher->set_face_parser(priv->parser.get());
   GST_OBJECT_LOCK(self);
   priv->in_use.device = device->str();
   priv->in_use.batch_size = static_cast<guint>(batch_size);
@@ -360,6 +372,7 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
   discard_frames(priv);
   priv->batcher.reset();
+  priv->parser.reset();
   priv->detection_pool.reset();
   priv->detector.reset();
   priv->enhancer.reset();
@@ -525,7 +538,8 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
   Settings& s = self->priv->settings;
   if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_paste_set_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -564,7 +578,8 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   const Settings& s = self->priv->settings;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_paste_get_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -661,6 +676,7 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         "(0 = none: frames are detected in the streaming thread, batched)",
                         0, 64, 0, ready));
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
+  gpen_paste_install_properties(gobject_class, PROP_PASTE_FIRST);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",
                         "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));
@@ -689,6 +705,7 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PRECISION, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_MESSAGES, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_DETECTOR, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PASTE_MASK, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_gpen_enhance_init(GstGpenEnhance* self) {

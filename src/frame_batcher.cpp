@@ -11,6 +11,7 @@
 #include "faces/detection_pool.h"
 #include "faces/face_detector.h"
 #include "faces/face_filters.h"
+#include "parsing/face_parser.h"
 #include "faces/paste_back.h"
 #include "runtime/cpu_tensor_cache.h"
 #include "runtime/error.h"
@@ -158,6 +159,7 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
   frame.found.reset();
   frame.for_detector = torch::Tensor();
   frame.restored.resize(frame.faces.size());
+  if (parser_) frame.masks.resize(frame.faces.size());
   frame.remaining = frame.faces.size();
   if (frame.faces.empty()) return;
   // The reference crops with cv2.warpAffine on 8-bit frames: whole levels.
@@ -227,7 +229,18 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
     torch::Tensor restored;
     {
       const StageTimer timer(stats_, Stage::Network);
-      restored = sharpen(enhancer_.enhance_crops(torch::stack(pixels)), options.sharpen);
+      restored = enhancer_.enhance_crops(torch::stack(pixels));
+    }
+    torch::Tensor masks;
+    if (parser_) {
+      // The reference parses the network's face (before any sharpening);
+      // the masks are paste-back's, and counted there.
+      const StageTimer timer(stats_, Stage::PasteBack);
+      masks = parser_->paste_masks(restored);
+    }
+    {
+      const StageTimer timer(stats_, Stage::Network);
+      restored = sharpen(restored, options.sharpen);
     }
     ++batches_run_;
     stats_.faces += n;
@@ -235,6 +248,7 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
       const Crop& crop = crops_.front();
       if (Frame* frame = find(crop.frame)) {
         frame->restored[crop.face] = restored[static_cast<std::int64_t>(i)];
+        if (masks.defined()) frame->masks[crop.face] = masks[static_cast<std::int64_t>(i)];
         --frame->remaining;
       }
       crops_.pop_front();
@@ -272,6 +286,7 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
       paste.strength = options.strength;
       for (const auto& face : frame.faces)
         paste.face_sizes.push_back(std::min(face.width(), face.height()));
+      if (!frame.masks.empty()) paste.masks = torch::stack(frame.masks);
       // Only the parts of the frame the faces reach go back into it.
       std::vector<PasteRegion> touched;
       const auto pasted = paste_faces(frame.on_device, torch::stack(frame.restored),
@@ -285,6 +300,7 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
     frame.launched = true;
     frame.on_device = torch::Tensor();
     frame.restored.clear();
+    frame.masks.clear();
     launch.frames.push_back(frame.id);
   }
   if (launch.frames.empty()) return std::nullopt;

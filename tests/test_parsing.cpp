@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "checkpoint/checkpoint.h"
+#include "faces/paste_back.h"
 #include "parsing/face_parser.h"
 #include "parsing/parse_net.h"
 #include "runtime/error.h"
@@ -240,6 +241,37 @@ TEST(ParseNetParity, OtherFaceSizesAreParsedAtTheParsersSize) {
                                             .align_corners(false))
                              .squeeze(1);
   EXPECT_LT((masks - reference).abs().mean().item<double>(), 0.05);
+}
+
+// --- Paste-back through the masks --------------------------------------------
+
+TEST(ParseMaskPaste, PixelsOutsideEveryMaskAreUntouched) {
+  torch::manual_seed(3);
+  const auto frame = torch::randint(0, 256, {3, 300, 420}, torch::kByte);
+  const auto faces = fixture_faces();
+  // Two faces: one at scale 1, one rotated and enlarged, overlapping it.
+  gpen::Affine a, b;
+  a.m = {1.0, 0.0, -40.0, 0.0, 1.0, -30.0};
+  const double c = 0.8 * std::cos(0.3), s = 0.8 * std::sin(0.3);
+  b.m = {c, s, -150.0, -s, c, -60.0};
+  gpen::PasteOptions options;
+  options.masks = fixture_parser().paste_masks(faces);
+  options.face_sizes = {120.f, 150.f};
+  torch::Tensor combined;
+  const auto pasted = gpen::paste_faces(frame, faces, {a, b}, options, &combined);
+  const auto outside = combined.eq(0).unsqueeze(0).expand_as(frame);
+  EXPECT_TRUE(torch::equal(pasted.masked_select(outside), frame.masked_select(outside)));
+  EXPECT_GT(combined.gt(0).sum().item<int>(), 1000);
+  EXPECT_GT(pasted.ne(frame).sum().item<int>(), 1000);
+  // Not the rectangle's result.
+  gpen::PasteOptions rectangle = options;
+  rectangle.masks = torch::Tensor();
+  torch::Tensor rectangle_mask;
+  gpen::paste_faces(frame, faces, {a, b}, rectangle, &rectangle_mask);
+  EXPECT_GT((rectangle_mask - combined).abs().max().item<float>(), 0.5f);
+  // Masks of the wrong shape are refused.
+  options.masks = options.masks.slice(0, 0, 1);
+  EXPECT_THROW(gpen::paste_faces(frame, faces, {a, b}, options), gpen::Error);
 }
 
 }  // namespace
