@@ -49,6 +49,8 @@ Options parse_options(int argc, char** argv) {
   gchar* model = nullptr;
   gchar* detector_model = nullptr;
   gchar* detector = nullptr;
+  gchar* parse_model = nullptr;
+  gchar* paste_mask = nullptr;
   gchar* device = nullptr;
   gchar* precision = nullptr;
   gchar* format = nullptr;
@@ -64,6 +66,8 @@ Options parse_options(int argc, char** argv) {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "GPEN model: a path or a file in the model folder (default GPEN-BFR-512.pth)", "FILE"},
       {"detector-model", 0, 0, G_OPTION_ARG_FILENAME, &detector_model, "RetinaFace model (default RetinaFace-R50.pth when it is in the model folder)", "FILE"},
       {"detector", 0, 0, G_OPTION_ARG_STRING, &detector, "Face detector: auto, retinaface or cascade (default auto)", "NAME"},
+      {"parse-model", 0, 0, G_OPTION_ARG_FILENAME, &parse_model, "ParseNet face-parsing model for the paste mask (default ParseNet-latest.pth when it is in the model folder)", "FILE"},
+      {"paste-mask", 0, 0, G_OPTION_ARG_STRING, &paste_mask, "Mask faces are pasted back with: auto (parse with a parsing model, else rectangle), parse or rectangle (default auto)", "NAME"},
       {"aligned", 0, 0, G_OPTION_ARG_NONE, &aligned, "Every image is one aligned face (FFHQ layout): no detection", nullptr},
       {"batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size, "Faces per network run, 1-64 (default 0: automatic)", "N"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, cuda or cuda:N (default auto)", "DEVICE"},
@@ -97,6 +101,8 @@ Options parse_options(int argc, char** argv) {
   o.model = text_or(model, "");
   o.detector_model = text_or(detector_model, "");
   o.detector = text_or(detector, o.detector);
+  o.parse_model = text_or(parse_model, "");
+  o.paste_mask = text_or(paste_mask, o.paste_mask);
   o.device = text_or(device, o.device);
   o.precision = text_or(precision, o.precision);
   const std::string format_name = text_or(format, "same");
@@ -146,6 +152,8 @@ Options parse_options(int argc, char** argv) {
   check_range(o.strength, 0.0, 1.0, "strength");
   check_range(o.denoise, 0.0, 1.0, "denoise");
   check_range(o.sharpen, 0.0, 1.0, "sharpen");
+  if (!one_of(o.paste_mask, {"auto", "parse", "rectangle"}))
+    throw UsageError("--paste-mask must be auto, parse or rectangle");
   if (!one_of(o.detector, {"auto", "retinaface", "cascade"}))
     throw UsageError("--detector must be auto, retinaface or cascade");
   if (!one_of(o.precision, {"auto", "fp32", "fp16", "bf16"}))
