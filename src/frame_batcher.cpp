@@ -10,6 +10,7 @@
 #include "face_enhancer.h"
 #include "faces/detection_pool.h"
 #include "faces/face_detector.h"
+#include "colorization/face_colorizer.h"
 #include "faces/face_filters.h"
 #include "parsing/face_parser.h"
 #include "faces/paste_back.h"
@@ -129,7 +130,24 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOp
     launch.frames.push_back(frame->id);
     views.push_back(frame->image);
   }
-  if (options.strength > 0.f) {
+  if (options.strength > 0.f && options.colorize) {
+    // Colorization's post-processing is OpenCV's on the host, as the
+    // reference's: the batch is done here, its results written at finish.
+    const StageTimer timer(stats_, Stage::Network);
+    std::vector<cv::Mat> gray;
+    for (const ImageView& view : views) {
+      const auto rgb = read_rgb(view).permute({1, 2, 0}).flip({2}).contiguous();
+      gray.push_back(cv::Mat(view.height, view.width, CV_8UC3, rgb.data_ptr()).clone());
+    }
+    const auto colours = colorize_faces(enhancer_, gray);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const auto bgr = torch::from_blob(colours[i].data, {colours[i].rows, colours[i].cols, 3},
+                                        torch::kByte);
+      launch.results.add(bgr.flip({2}).permute({2, 0, 1}).contiguous(), views[i]);
+    }
+    ++batches_run_;
+    stats_.faces += views.size();
+  } else if (options.strength > 0.f) {
     const StageTimer timer(stats_, Stage::Network);
     launch.results = enhancer_.launch_aligned(views, options.strength);
     ++batches_run_;

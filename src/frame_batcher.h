@@ -49,6 +49,7 @@ struct RestoreOptions {
   float denoise = 0.f;   // full mode: denoise amount of the crops before the network
   float sharpen = 0.f;   // full mode: unsharp-mask amount of the faces after it
   int max_faces = 0;     // full mode: faces restored per frame, largest first (0: all)
+  bool colorize = false;  // aligned mode: colorize gray faces (colorization/) instead
 };
 
 struct FinishedFrame {

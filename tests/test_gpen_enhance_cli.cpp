@@ -222,6 +222,23 @@ TEST_F(GpenEnhanceCli, PasteMaskParse) {
   EXPECT_TRUE(contains(usage.err, "--paste-mask")) << usage.err;
 }
 
+// --colorize: aligned gray faces through task=colorize, as the reference's
+// face_colorization.py (colorize-64 fixture, gpen-64 weights).
+TEST_F(GpenEnhanceCli, ColorizeAlignedGrayFaces) {
+  const std::string fixtures = kData + "/colorize-64/";
+  copy_into(fixtures + "colorize-64_in0.png", dir / "in/gray.png");
+  const RunResult r = enhance({dir / "in", "-o", dir / "out", "--colorize"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  const cv::Mat out = cv::imread(dir / "out/gray.png", cv::IMREAD_COLOR);
+  const cv::Mat expected = cv::imread(fixtures + "colorize-64_out0.png", cv::IMREAD_COLOR);
+  ASSERT_EQ(out.size(), expected.size());
+  cv::Mat difference;
+  cv::absdiff(out, expected, difference);
+  double high = 0;
+  cv::minMaxLoc(difference.reshape(1), nullptr, &high);
+  EXPECT_LE(high, 1.0);
+}
+
 // Installed, it finds the plugin and the models beside itself, wherever the
 // installation was put: a copy laid out as `meson install` does.
 TEST_F(GpenEnhanceCli, InstalledCopyFindsItsPluginAndModels) {

@@ -1247,6 +1247,42 @@ GST_START_TEST(test_wrong_parse_model_is_an_error) {
 }
 GST_END_TEST;
 
+/* task=colorize in aligned mode: the colorize-64 fixture's gray faces
+ * (96 px) through the gpen-64 generator come out as the reference's
+ * face_colorization.py makes them, to one level, in one batch of two. */
+GST_START_TEST(test_colorize_matches_the_reference) {
+  const std::string dir = std::string(GPEN_TEST_DATA_DIR) + "/colorize-64/";
+  const std::vector<cv::Mat> inputs = {load_rgb("colorize-64_in0.png", dir),
+                                       load_rgb("colorize-64_in1.png", dir)};
+  GstElement* element = make_element(2);
+  gst_util_set_object_arg(G_OBJECT(element), "task", "colorize");
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(h, caps_string("RGBx", 96, 96).c_str());
+  for (int i = 0; i < 2; ++i)
+    fail_unless_equals_int(gst_harness_push(h, stamped(make_frame(inputs[i], "RGBx"), i)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  for (int i = 0; i < 2; ++i) {
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), i);
+    const cv::Mat rgb = frame_rgb(out, "RGBx", 96, 96);
+    gst_buffer_unref(out);
+    const cv::Mat expected = load_rgb("colorize-64_out" + std::to_string(i) + ".png", dir);
+    const int diff = max_level_diff(rgb, expected);
+    fail_unless(diff <= 1, "face %d: %d levels from the reference", i, diff);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_colorize_needs_aligned_mode) {
+  GstElement* element = make_full_element(1);
+  gst_util_set_object_arg(G_OBJECT(element), "task", "colorize");
+  const std::string text = start_error(element);
+  fail_unless(text.find("face-mode=aligned") != std::string::npos, "%s", text.c_str());
+}
+GST_END_TEST;
+
 GST_START_TEST(test_full_batch_timeout_and_caps_change) {
   const cv::Mat face = load_rgb("astronaut.png", kImages);
   GstElement* element = make_full_element(8);
@@ -1554,6 +1590,8 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_parse_mask_pastes_through_the_parse);
   tcase_add_test(tc, test_parse_without_model_is_an_error);
   tcase_add_test(tc, test_wrong_parse_model_is_an_error);
+  tcase_add_test(tc, test_colorize_matches_the_reference);
+  tcase_add_test(tc, test_colorize_needs_aligned_mode);
   return s;
 }
 

@@ -18,6 +18,7 @@ void configure_gpenenhance(GstElement* e, const Options& o, const ModelPaths& mo
                "device", o.device.c_str(), "strength", o.strength, "denoise", o.denoise,
                "sharpen", o.sharpen, "max-faces", static_cast<guint>(o.max_faces), nullptr);
   gst_util_set_object_arg(G_OBJECT(e), "face-mode", o.aligned ? "aligned" : "full");
+  gst_util_set_object_arg(G_OBJECT(e), "task", o.colorize ? "colorize" : "restore");
   gst_util_set_object_arg(G_OBJECT(e), "precision", o.precision.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "detector", o.detector.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "messages", "frame");

@@ -57,6 +57,7 @@ Options parse_options(int argc, char** argv) {
   gchar* shard = nullptr;
   gchar* report = nullptr;
   gchar** inputs = nullptr;
+  gboolean colorize = FALSE;
   gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE, stats = FALSE;
   gint batch_size = 0, max_faces = 0, max_size = 0, quality = o.quality, jobs = 0;
   gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0;
@@ -69,6 +70,7 @@ Options parse_options(int argc, char** argv) {
       {"parse-model", 0, 0, G_OPTION_ARG_FILENAME, &parse_model, "ParseNet face-parsing model for the paste mask (default ParseNet-latest.pth when it is in the model folder)", "FILE"},
       {"paste-mask", 0, 0, G_OPTION_ARG_STRING, &paste_mask, "Mask faces are pasted back with: auto (parse with a parsing model, else rectangle), parse or rectangle (default auto)", "NAME"},
       {"aligned", 0, 0, G_OPTION_ARG_NONE, &aligned, "Every image is one aligned face (FFHQ layout): no detection", nullptr},
+      {"colorize", 0, 0, G_OPTION_ARG_NONE, &colorize, "Colorize aligned gray faces (a GPEN-Colorization model; implies --aligned)", nullptr},
       {"batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size, "Faces per network run, 1-64 (default 0: automatic)", "N"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, cuda or cuda:N (default auto)", "DEVICE"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision, "auto, fp32, fp16 or bf16 (default auto)", "P"},
@@ -114,7 +116,8 @@ Options parse_options(int argc, char** argv) {
   }
   if (!parsed) throw UsageError(error ? error->message : "cannot parse the command line");
 
-  o.aligned = aligned;
+  o.colorize = colorize;
+  o.aligned = aligned || colorize;
   o.skip_existing = skip_existing;
   o.stats = stats;
   o.merge_reports = merge_reports;

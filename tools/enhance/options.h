@@ -22,6 +22,7 @@ struct Options {
   std::string parse_model;     // likewise; empty: ParseNet-latest.pth when it is there
   std::string paste_mask = "auto";  // auto, parse or rectangle
   bool aligned = false;
+  bool colorize = false;  // task=colorize; implies aligned
   int batch_size = 0;
   std::string device = "auto";
   std::string precision = "auto";
