@@ -40,6 +40,8 @@
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
 #include "gstgpenmessages.h"
+#include "gstgpenpaste.h"
+#include "gstgpentask.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -73,6 +75,9 @@ enum {
   PROP_DETECTION_THREADS,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
+// paste-mask and parse-model (gstgpenpaste) after them.
+constexpr guint PROP_PASTE_FIRST = PROP_DETECTOR_FIRST + kGpenDetectorPropertyCount;
+constexpr guint PROP_TASK = PROP_PASTE_FIRST + kGpenPastePropertyCount;  // gstgpentask
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
@@ -94,6 +99,8 @@ struct Settings {
   GstGpenMessages messages = kDefaultMessages;
   guint detection_threads = 0;
   GpenDetectorSettings detection;
+  GpenPasteSettings paste;
+  GstGpenTask task = GST_GPEN_TASK_RESTORE;
 };
 
 // What the element runs with, set in start() and stop() (and the frame rate
@@ -126,6 +133,7 @@ struct GpenEnhancePrivate {
   // face-mode=full only: the detector, or the pool of detection workers.
   std::unique_ptr<gpen::FaceDetector> detector;
   std::unique_ptr<gpen::DetectionPool> detection_pool;
+  std::unique_ptr<gpen::FaceParser> parser;  // full mode with paste-mask=parse
   std::unique_ptr<gpen::FrameBatcher> batcher;
   GstVideoInfo info;
   bool have_info = false;
@@ -170,6 +178,7 @@ static gpen::RestoreOptions restore_options(GstGpenEnhance* self) {
   o.denoise = static_cast<float>(s.denoise);
   o.sharpen = static_cast<float>(s.sharpen);
   o.max_faces = static_cast<int>(s.detection.max_faces);
+  o.colorize = s.task == GST_GPEN_TASK_COLORIZE;
   GST_OBJECT_UNLOCK(self);
   return o;
 }
@@ -309,6 +318,12 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   const Settings settings = priv->settings;
   GST_OBJECT_UNLOCK(self);
 
+  if (settings.task == GST_GPEN_TASK_COLORIZE && settings.face_mode != GST_GPEN_FACE_MODE_ALIGNED) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("task=colorize needs face-mode=aligned"),
+                      ("colorization takes aligned gray faces, as the reference's "
+                       "face_colorization.py"));
+    return FALSE;
+  }
   const auto device = gpen_resolve_device(GST_ELEMENT(self), settings.device);
   if (!device) return FALSE;
   int batch_size = static_cast<int>(settings.batch_size);
@@ -319,6 +334,12 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   if (full && !gpen_create_detection(GST_ELEMENT(self), settings.detection,
                                      settings.detection_threads, *device, priv->detector,
                                      priv->detection_pool)) {
+    priv->enhancer.reset();
+    return FALSE;
+  }
+  if (full && !gpen_create_face_parser(GST_ELEMENT(self), settings.paste, *device, priv->parser)) {
+    priv->detection_pool.reset();
+    priv->detector.reset();
     priv->enhancer.reset();
     return FALSE;
   }
@@ -334,6 +355,7 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
       *priv->enhancer, priv->detector.get(),
       full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned, batch_size, depth,
       priv->detection_pool.get());
+  priv->batcher->set_face_parser(priv->parser.get());
   GST_OBJECT_LOCK(self);
   priv->in_use.device = device->str();
   priv->in_use.batch_size = static_cast<guint>(batch_size);
@@ -360,6 +382,7 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
   discard_frames(priv);
   priv->batcher.reset();
+  priv->parser.reset();
   priv->detection_pool.reset();
   priv->detector.reset();
   priv->enhancer.reset();
@@ -528,7 +551,8 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
   Settings& s = self->priv->settings;
   if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_paste_set_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -553,6 +577,7 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
     }
     case PROP_PRECISION: s.precision = static_cast<GstGpenPrecision>(g_value_get_enum(value)); break;
     case PROP_STRENGTH: s.strength = g_value_get_double(value); break;
+    case PROP_TASK: s.task = static_cast<GstGpenTask>(g_value_get_enum(value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK(self);
@@ -567,7 +592,8 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   const Settings& s = self->priv->settings;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_paste_get_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -584,6 +610,7 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
     case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
     case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
+    case PROP_TASK: g_value_set_enum(value, s.task); break;
     case PROP_CURRENT_BATCH_SIZE: g_value_set_uint(value, self->priv->in_use.batch_size); break;
     case PROP_CURRENT_DEVICE: g_value_set_string(value, self->priv->in_use.device.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
@@ -664,6 +691,8 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         "(0 = none: frames are detected in the streaming thread, batched)",
                         0, 64, 0, ready));
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
+  gpen_paste_install_properties(gobject_class, PROP_PASTE_FIRST);
+  gpen_task_install_property(gobject_class, PROP_TASK);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",
                         "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));
@@ -692,6 +721,8 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PRECISION, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_MESSAGES, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_GPEN_DETECTOR, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_PASTE_MASK, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_GPEN_TASK, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_gpen_enhance_init(GstGpenEnhance* self) {

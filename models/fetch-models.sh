@@ -4,7 +4,7 @@
 #
 #   models/fetch-models.sh                    GPEN-BFR-512 and RetinaFace-R50 (what gpen-enhance uses)
 #   models/fetch-models.sh --all              every released file (1024/2048 come from ModelScope)
-#   models/fetch-models.sh GPEN-BFR-256 ...   the files named
+#   models/fetch-models.sh GPEN-BFR-256 ...   the files named (ParseNet-latest: the paste mask's face parser)
 #   models/fetch-models.sh NAME.pth=URL       another GPEN or RetinaFace file (a fine-tune, a mirror)
 #   models/fetch-models.sh --verify FILE...   only check files you already have
 #   models/fetch-models.sh --list             what each file is for, and where it comes from

@@ -10,7 +10,9 @@
 #include "face_enhancer.h"
 #include "faces/detection_pool.h"
 #include "faces/face_detector.h"
+#include "colorization/face_colorizer.h"
 #include "faces/face_filters.h"
+#include "parsing/face_parser.h"
 #include "faces/paste_back.h"
 #include "runtime/cpu_tensor_cache.h"
 #include "runtime/error.h"
@@ -173,7 +175,24 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOp
     launch.frames.push_back(frame->id);
     views.push_back(frame->image);
   }
-  if (options.strength > 0.f) {
+  if (options.strength > 0.f && options.colorize) {
+    // Colorization's post-processing is OpenCV's on the host, as the
+    // reference's: the batch is done here, its results written at finish.
+    const StageTimer timer(stats_, Stage::Network);
+    std::vector<cv::Mat> gray;
+    for (const ImageView& view : views) {
+      const auto rgb = read_rgb(view).permute({1, 2, 0}).flip({2}).contiguous();
+      gray.push_back(cv::Mat(view.height, view.width, CV_8UC3, rgb.data_ptr()).clone());
+    }
+    const auto colours = colorize_faces(enhancer_, gray);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const auto bgr = torch::from_blob(colours[i].data, {colours[i].rows, colours[i].cols, 3},
+                                        torch::kByte);
+      launch.results.add(bgr.flip({2}).permute({2, 0, 1}).contiguous(), views[i]);
+    }
+    ++batches_run_;
+    stats_.faces += views.size();
+  } else if (options.strength > 0.f) {
     const StageTimer timer(stats_, Stage::Network);
     launch.results = enhancer_.launch_aligned(views, options.strength);
     ++batches_run_;
@@ -203,6 +222,7 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
   frame.found.reset();
   frame.for_detector = torch::Tensor();
   frame.restored.resize(frame.faces.size());
+  if (parser_) frame.masks.resize(frame.faces.size());
   frame.remaining = frame.faces.size();
   if (frame.faces.empty()) return;
   // The reference crops with cv2.warpAffine on 8-bit frames: whole levels.
@@ -272,7 +292,18 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
     torch::Tensor restored;
     {
       const StageTimer timer(stats_, Stage::Network);
-      restored = sharpen(enhancer_.enhance_crops(torch::stack(pixels)), options.sharpen);
+      restored = enhancer_.enhance_crops(torch::stack(pixels));
+    }
+    torch::Tensor masks;
+    if (parser_) {
+      // The reference parses the network's face (before any sharpening);
+      // the masks are paste-back's, and counted there.
+      const StageTimer timer(stats_, Stage::PasteBack);
+      masks = parser_->paste_masks(restored);
+    }
+    {
+      const StageTimer timer(stats_, Stage::Network);
+      restored = sharpen(restored, options.sharpen);
     }
     ++batches_run_;
     stats_.faces += n;
@@ -280,6 +311,7 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
       const Crop& crop = crops_.front();
       if (Frame* frame = find(crop.frame)) {
         frame->restored[crop.face] = restored[static_cast<std::int64_t>(i)];
+        if (masks.defined()) frame->masks[crop.face] = masks[static_cast<std::int64_t>(i)];
         --frame->remaining;
       }
       crops_.pop_front();
@@ -317,6 +349,7 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
       paste.strength = options.strength;
       for (const auto& face : frame.faces)
         paste.face_sizes.push_back(std::min(face.width(), face.height()));
+      if (!frame.masks.empty()) paste.masks = torch::stack(frame.masks);
       // Only the parts of the frame the faces reach go back into it.
       std::vector<PasteRegion> touched;
       const auto pasted = paste_faces(frame.on_device, torch::stack(frame.restored),
@@ -336,6 +369,7 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
     frame.on_device = torch::Tensor();
     frame.yuv_planes = YuvPlanes();
     frame.restored.clear();
+    frame.masks.clear();
     launch.frames.push_back(frame.id);
   }
   if (launch.frames.empty()) return std::nullopt;

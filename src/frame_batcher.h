@@ -39,6 +39,7 @@ namespace gpen {
 
 class FaceDetector;
 class FaceEnhancer;
+class FaceParser;
 
 enum class FaceMode { Aligned, Full };
 
@@ -49,6 +50,7 @@ struct RestoreOptions {
   float denoise = 0.f;   // full mode: denoise amount of the crops before the network
   float sharpen = 0.f;   // full mode: unsharp-mask amount of the faces after it
   int max_faces = 0;     // full mode: faces restored per frame, largest first (0: all)
+  bool colorize = false;  // aligned mode: colorize gray faces (colorization/) instead
 };
 
 struct FinishedFrame {
@@ -74,6 +76,12 @@ class FrameBatcher {
   // pipeline_depth 1 or 2 batches under way.
   FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceMode mode, int batch_size,
                int pipeline_depth = 1, DetectionPool* pool = nullptr);
+
+  // Full mode: faces are pasted through the face-parsing masks `parser`
+  // makes of them (parsed batch by batch after the network) instead of the
+  // rectangle mask; null (the default) pastes through the rectangle. The
+  // parser must outlive the batcher; set it before the first push.
+  void set_face_parser(const FaceParser* parser) { parser_ = parser; }
 
   // Queues a frame. `image` is read now or at its batch's launch and written
   // when its results are ready: it must stay valid, and writable, until the
@@ -145,6 +153,7 @@ class FrameBatcher {
     bool located = false;  // faces chosen and their crops queued
     std::vector<Affine> to_crop;
     std::vector<torch::Tensor> restored;  // per face, [3, S, S] float
+    std::vector<torch::Tensor> masks;     // per face, [S, S] float, with a parser
     std::size_t remaining = 0;            // faces still waiting for the network
   };
   struct Crop {
@@ -174,6 +183,7 @@ class FrameBatcher {
   FaceEnhancer& enhancer_;
   FaceDetector* detector_;
   DetectionPool* pool_;
+  const FaceParser* parser_ = nullptr;
   FaceMode mode_;
   int batch_size_;
   int pipeline_depth_;

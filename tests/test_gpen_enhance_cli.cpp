@@ -193,6 +193,52 @@ TEST_F(GpenEnhanceCli, ModelThatDoesNotLoadStopsBeforeAnyWork) {
   EXPECT_FALSE(fs::exists(dir / "out/a.png"));
 }
 
+// --paste-mask parse with --parse-model (the fixture ParseNet): another
+// mask than the rectangle's, so other pixels; parse without a parsing model
+// in the model folder says what to get; a bad one stops before any work.
+TEST_F(GpenEnhanceCli, PasteMaskParse) {
+  copy_into(kAstronaut, dir / "in/a.png");
+  const std::string parsenet = kData + "/parsenet-128/parsenet-128.pth";
+  const RunResult rectangle = enhance({dir / "in", "-o", dir / "rect", "--paste-mask", "rectangle"});
+  ASSERT_EQ(rectangle.status, 0) << rectangle.all();
+  const RunResult parsed =
+      enhance({dir / "in", "-o", dir / "parse", "--paste-mask", "parse", "--parse-model", parsenet});
+  ASSERT_EQ(parsed.status, 0) << parsed.all();
+  EXPECT_GT(mean_abs_difference(dir / "rect/a.png", dir / "parse/a.png"), 0.0);
+  const RunResult automatic = enhance({dir / "in", "-o", dir / "auto", "--parse-model", parsenet});
+  ASSERT_EQ(automatic.status, 0) << automatic.all();
+  EXPECT_EQ(mean_abs_difference(dir / "parse/a.png", dir / "auto/a.png"), 0.0);
+
+  const RunResult missing = enhance({dir / "in", "-o", dir / "out", "--paste-mask", "parse"});
+  EXPECT_EQ(missing.status, 2) << missing.all();
+  EXPECT_TRUE(contains(missing.err, "ParseNet-latest.pth")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "fetch-models.sh")) << missing.err;
+  const RunResult wrong = enhance({dir / "in", "-o", dir / "out", "--parse-model", kModel});
+  EXPECT_EQ(wrong.status, 2) << wrong.all();
+  EXPECT_TRUE(contains(wrong.err, "gpen-64.pth")) << wrong.err;
+  EXPECT_FALSE(fs::exists(dir / "out/a.png"));
+  const RunResult usage = enhance({dir / "in", "-o", dir / "out", "--paste-mask", "oval"});
+  EXPECT_EQ(usage.status, 2) << usage.all();
+  EXPECT_TRUE(contains(usage.err, "--paste-mask")) << usage.err;
+}
+
+// --colorize: aligned gray faces through task=colorize, as the reference's
+// face_colorization.py (colorize-64 fixture, gpen-64 weights).
+TEST_F(GpenEnhanceCli, ColorizeAlignedGrayFaces) {
+  const std::string fixtures = kData + "/colorize-64/";
+  copy_into(fixtures + "colorize-64_in0.png", dir / "in/gray.png");
+  const RunResult r = enhance({dir / "in", "-o", dir / "out", "--colorize"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  const cv::Mat out = cv::imread(dir / "out/gray.png", cv::IMREAD_COLOR);
+  const cv::Mat expected = cv::imread(fixtures + "colorize-64_out0.png", cv::IMREAD_COLOR);
+  ASSERT_EQ(out.size(), expected.size());
+  cv::Mat difference;
+  cv::absdiff(out, expected, difference);
+  double high = 0;
+  cv::minMaxLoc(difference.reshape(1), nullptr, &high);
+  EXPECT_LE(high, 1.0);
+}
+
 // Installed, it finds the plugin and the models beside itself, wherever the
 // installation was put: a copy laid out as `meson install` does.
 TEST_F(GpenEnhanceCli, InstalledCopyFindsItsPluginAndModels) {

@@ -97,7 +97,7 @@ TEST(ModelInfo, ListsTheReleasedFilesAsTheReadmeDoes) {
     EXPECT_TRUE(contains(readme, fields[0])) << fields[0] << " is not in models/README.md";
     EXPECT_TRUE(contains(readme, fields[4])) << fields[4] << " is not in models/README.md";
   }
-  EXPECT_EQ(entries, 5);
+  EXPECT_EQ(entries, 6);
 }
 
 TEST(FetchModels, VerifiesFilesWithOurReader) {

@@ -19,7 +19,7 @@ using namespace gpen_tools;
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "usage: gpen-model-info [--as RELEASED-NAME] [--expect gpen|retinaface] "
+               "usage: gpen-model-info [--as RELEASED-NAME] [--expect gpen|retinaface|parsenet] "
                "[--size N] FILE...\n"
                "       gpen-model-info --list\n"
                "Reads each model file with gst-gpen's checkpoint reader and checks every tensor's\n"
@@ -30,9 +30,13 @@ void usage(std::FILE* to) {
 void list_catalog() {
   // file, kind, size or backbone, fetched by default, url, source, purpose
   for (const auto& entry : model_catalog()) {
-    const std::string detail =
-        entry.kind == ModelKind::Gpen ? std::to_string(entry.gpen_size) : entry.backbone;
-    std::cout << entry.file << '\t' << (entry.kind == ModelKind::Gpen ? "gpen" : "retinaface")
+    const std::string detail = entry.kind == ModelKind::Gpen ? std::to_string(entry.gpen_size)
+                               : entry.backbone             ? entry.backbone
+                                                            : "-";
+    const char* kind = entry.kind == ModelKind::Gpen         ? "gpen"
+                       : entry.kind == ModelKind::RetinaFace ? "retinaface"
+                                                             : "parsenet";
+    std::cout << entry.file << '\t' << kind
               << '\t' << detail << '\t' << (entry.fetch_by_default ? "default" : "optional")
               << '\t' << entry.url << '\t' << entry.source << '\t' << entry.purpose << '\n';
   }
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
       const std::string kind = argv[++i];
       if (kind == "gpen") forced.kind = ModelKind::Gpen;
       else if (kind == "retinaface") forced.kind = ModelKind::RetinaFace;
+      else if (kind == "parsenet") forced.kind = ModelKind::ParseNet;
       else {
         usage(stderr);
         return 2;

@@ -31,6 +31,11 @@ const std::vector<CatalogEntry>& model_catalog() {
        kGpenRelease,
        "the face detector GPEN uses (ResNet50): finds more faces than the built-in cascade",
        true},
+      {"ParseNet-latest.pth", ModelKind::ParseNet, 0, nullptr, GPEN_OSS "ParseNet-latest.pth",
+       kGpenRelease,
+       "the face-parsing network the reference pastes faces through (paste-mask=parse): no "
+       "rectangle around pasted faces",
+       false},
       {"GPEN-BFR-1024.pth", ModelKind::Gpen, 1024, nullptr,
        GPEN_MODELSCOPE_HIRES "pytorch_model.pt", kModelScopeHires,
        "restores faces at 1024x1024, for large faces (ModelScope's pytorch_model.pt)", false},

@@ -9,7 +9,7 @@
 
 namespace gpen_tools {
 
-enum class ModelKind { Gpen, RetinaFace };
+enum class ModelKind { Gpen, RetinaFace, ParseNet };
 
 struct CatalogEntry {
   const char* file;     // the name in models/, e.g. "GPEN-BFR-512.pth"

@@ -5,6 +5,7 @@
 #include "checkpoint/checkpoint.h"
 #include "faces/retinaface.h"
 #include "generator/gpen_config.h"
+#include "parsing/parse_net.h"
 
 namespace gpen_tools {
 
@@ -23,7 +24,12 @@ std::string backbone_id(gpen::RetinaFaceBackbone backbone) {
 }  // namespace
 
 const char* kind_name(ModelKind kind) {
-  return kind == ModelKind::Gpen ? "GPEN generator" : "RetinaFace detector";
+  switch (kind) {
+    case ModelKind::Gpen: return "GPEN generator";
+    case ModelKind::RetinaFace: return "RetinaFace detector";
+    case ModelKind::ParseNet: return "ParseNet face parser";
+  }
+  return "model";
 }
 
 ModelReport inspect_model(const std::string& path) {
@@ -55,6 +61,19 @@ ModelReport inspect_model(const std::string& path) {
       return report;
     }
     gpen_reason = e.what();
+  }
+  // ParseNet's first key says it is one.
+  if (state.count("encoder.0.conv2d.weight")) {
+    report.kind = ModelKind::ParseNet;
+    try {
+      const gpen::ParseNetConfig config = gpen::infer_parsenet_config(state);
+      report.architecture = config.describe();
+      gpen::check_parsenet_state_dict(state, config);
+      report.valid = true;
+    } catch (const std::exception& e) {
+      report.problem = e.what();
+    }
+    return report;
   }
   try {
     const gpen::RetinaFaceBackbone backbone = gpen::infer_retinaface_backbone(state);

@@ -217,6 +217,10 @@ void check_arguments(const torch::Tensor& frame, const torch::Tensor& crops,
   if (!options.face_sizes.empty() && options.face_sizes.size() != frame_to_crop.size())
     throw Error("paste_faces: " + std::to_string(options.face_sizes.size()) +
                 " face sizes for " + std::to_string(frame_to_crop.size()) + " faces");
+  if (options.masks.defined() &&
+      (options.masks.dim() != 3 || options.masks.size(0) != crops.size(0) ||
+       options.masks.size(1) != crops.size(2) || options.masks.size(2) != crops.size(3)))
+    throw Error("paste_faces: the masks must be [N, S, S], one per crop");
   if (!(options.strength >= 0.f && options.strength <= 1.f))
     throw Error("paste_faces: strength " + std::to_string(options.strength) +
                 " is outside [0, 1]");
@@ -264,7 +268,11 @@ torch::Tensor paste_faces(const torch::Tensor& frame, const torch::Tensor& crops
       if (side < options.small_face_size) face = smooth_small_face(face);
 
       const Affine shift{{1.0, 0.0, static_cast<double>(r.x0), 0.0, 1.0, static_cast<double>(r.y0)}};
-      const auto warped = warp_affine(torch::cat({face, mask}, 1), frame_to_crop[i] * shift,
+      const auto face_mask_source =
+          options.masks.defined()
+              ? options.masks.slice(0, i, i + 1).unsqueeze(1).to(device, torch::kFloat)
+              : mask;
+      const auto warped = warp_affine(torch::cat({face, face_mask_source}, 1), frame_to_crop[i] * shift,
                                       r.y1 - r.y0, r.x1 - r.x0)[0];
       const Region local{r.x0 - box.x0, r.y0 - box.y0, r.x1 - box.x0, r.y1 - box.y0};
       if (device.is_cpu()) {

@@ -37,6 +37,10 @@ struct PasteOptions {
   // covers.
   std::vector<float> face_sizes;
   float small_face_size = 100.f;
+  // Each face's own mask, [N, S, S] float in [0, 1] (any device): the
+  // face-parsing masks (parsing/face_parser.h) in place of paste_mask(S).
+  // Undefined: every face through paste_mask(S), the rectangle.
+  torch::Tensor masks;
 };
 
 // Pastes enhanced crops [N, 3, S, S] (float, [0, 255], any device) into a

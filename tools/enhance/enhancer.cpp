@@ -18,6 +18,7 @@ void configure_gpenenhance(GstElement* e, const Options& o, const ModelPaths& mo
                "device", o.device.c_str(), "strength", o.strength, "denoise", o.denoise,
                "sharpen", o.sharpen, "max-faces", static_cast<guint>(o.max_faces), nullptr);
   gst_util_set_object_arg(G_OBJECT(e), "face-mode", o.aligned ? "aligned" : "full");
+  gst_util_set_object_arg(G_OBJECT(e), "task", o.colorize ? "colorize" : "restore");
   gst_util_set_object_arg(G_OBJECT(e), "precision", o.precision.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "detector", o.detector.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "messages", "frame");
@@ -30,6 +31,11 @@ void configure_gpenenhance(GstElement* e, const Options& o, const ModelPaths& mo
                  std::clamp(std::thread::hardware_concurrency(), 1u, 4u), nullptr);
   if (!models.detector_model.empty())
     g_object_set(e, "detector-model", models.detector_model.c_str(), nullptr);
+  if (!o.aligned) {
+    gst_util_set_object_arg(G_OBJECT(e), "paste-mask", o.paste_mask.c_str());
+    if (!models.parse_model.empty())
+      g_object_set(e, "parse-model", models.parse_model.c_str(), nullptr);
+  }
 }
 
 void dump_pipeline_graph(GstElement* pipeline, const char* name) {

@@ -27,6 +27,7 @@ namespace gpen_tools {
 struct ModelPaths {
   std::string model;
   std::string detector_model;  // empty: the element's cascade
+  std::string parse_model;     // empty: the rectangle paste mask
 };
 
 // Sets gpenenhance's properties from the command line.

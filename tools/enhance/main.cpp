@@ -52,6 +52,29 @@ bool is_directory(const std::string& path) {
   return fs::is_directory(path, error);
 }
 
+// The face-parsing model of the paste mask: --parse-model, else
+// ParseNet-latest.pth when it is in the model folder (and the mask is not
+// --paste-mask rectangle); --paste-mask parse needs one.
+bool choose_parse_model(const Options& options, const Locations& where, ModelPaths& models) {
+  if (options.paste_mask == "rectangle") return true;
+  if (!options.parse_model.empty()) {
+    models.parse_model = resolve_model(options.parse_model, "", where);
+    if (!is_file(models.parse_model)) {
+      complain(missing_model_message(models.parse_model, where));
+      return false;
+    }
+    return true;
+  }
+  const std::string parsenet = resolve_model("", "ParseNet-latest.pth", where);
+  if (is_file(parsenet)) {
+    models.parse_model = parsenet;
+  } else if (options.paste_mask == "parse") {
+    complain(missing_model_message(parsenet, where));
+    return false;
+  }
+  return true;
+}
+
 // The models to load, or an explanation of what is missing.
 bool choose_models(const Options& options, const Locations& where, ModelPaths& models) {
   models.model = resolve_model(options.model, "GPEN-BFR-512.pth", where);
@@ -59,6 +82,7 @@ bool choose_models(const Options& options, const Locations& where, ModelPaths& m
     complain(missing_model_message(models.model, where));
     return false;
   }
+  if (!options.aligned && !choose_parse_model(options, where, models)) return false;
   if (options.aligned || options.detector == "cascade") return true;
   if (!options.detector_model.empty()) {
     models.detector_model = resolve_model(options.detector_model, "", where);

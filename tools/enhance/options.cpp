@@ -49,12 +49,15 @@ Options parse_options(int argc, char** argv) {
   gchar* model = nullptr;
   gchar* detector_model = nullptr;
   gchar* detector = nullptr;
+  gchar* parse_model = nullptr;
+  gchar* paste_mask = nullptr;
   gchar* device = nullptr;
   gchar* precision = nullptr;
   gchar* format = nullptr;
   gchar* shard = nullptr;
   gchar* report = nullptr;
   gchar** inputs = nullptr;
+  gboolean colorize = FALSE;
   gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE, stats = FALSE;
   gint batch_size = 0, max_faces = 0, max_size = 0, quality = o.quality, jobs = 0;
   gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0;
@@ -64,7 +67,10 @@ Options parse_options(int argc, char** argv) {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "GPEN model: a path or a file in the model folder (default GPEN-BFR-512.pth)", "FILE"},
       {"detector-model", 0, 0, G_OPTION_ARG_FILENAME, &detector_model, "RetinaFace model (default RetinaFace-R50.pth when it is in the model folder)", "FILE"},
       {"detector", 0, 0, G_OPTION_ARG_STRING, &detector, "Face detector: auto, retinaface or cascade (default auto)", "NAME"},
+      {"parse-model", 0, 0, G_OPTION_ARG_FILENAME, &parse_model, "ParseNet face-parsing model for the paste mask (default ParseNet-latest.pth when it is in the model folder)", "FILE"},
+      {"paste-mask", 0, 0, G_OPTION_ARG_STRING, &paste_mask, "Mask faces are pasted back with: auto (parse with a parsing model, else rectangle), parse or rectangle (default auto)", "NAME"},
       {"aligned", 0, 0, G_OPTION_ARG_NONE, &aligned, "Every image is one aligned face (FFHQ layout): no detection", nullptr},
+      {"colorize", 0, 0, G_OPTION_ARG_NONE, &colorize, "Colorize aligned gray faces (a GPEN-Colorization model; implies --aligned)", nullptr},
       {"batch-size", 'b', 0, G_OPTION_ARG_INT, &batch_size, "Faces per network run, 1-64 (default 0: automatic)", "N"},
       {"device", 'd', 0, G_OPTION_ARG_STRING, &device, "auto, cpu, cuda or cuda:N (default auto)", "DEVICE"},
       {"precision", 0, 0, G_OPTION_ARG_STRING, &precision, "auto, fp32, fp16 or bf16 (default auto)", "P"},
@@ -97,6 +103,8 @@ Options parse_options(int argc, char** argv) {
   o.model = text_or(model, "");
   o.detector_model = text_or(detector_model, "");
   o.detector = text_or(detector, o.detector);
+  o.parse_model = text_or(parse_model, "");
+  o.paste_mask = text_or(paste_mask, o.paste_mask);
   o.device = text_or(device, o.device);
   o.precision = text_or(precision, o.precision);
   const std::string format_name = text_or(format, "same");
@@ -108,7 +116,8 @@ Options parse_options(int argc, char** argv) {
   }
   if (!parsed) throw UsageError(error ? error->message : "cannot parse the command line");
 
-  o.aligned = aligned;
+  o.colorize = colorize;
+  o.aligned = aligned || colorize;
   o.skip_existing = skip_existing;
   o.stats = stats;
   o.merge_reports = merge_reports;
@@ -146,6 +155,8 @@ Options parse_options(int argc, char** argv) {
   check_range(o.strength, 0.0, 1.0, "strength");
   check_range(o.denoise, 0.0, 1.0, "denoise");
   check_range(o.sharpen, 0.0, 1.0, "sharpen");
+  if (!one_of(o.paste_mask, {"auto", "parse", "rectangle"}))
+    throw UsageError("--paste-mask must be auto, parse or rectangle");
   if (!one_of(o.detector, {"auto", "retinaface", "cascade"}))
     throw UsageError("--detector must be auto, retinaface or cascade");
   if (!one_of(o.precision, {"auto", "fp32", "fp16", "bf16"}))

@@ -19,7 +19,10 @@ struct Options {
   std::string model;           // a path, or a file name in the model folder; empty: the default
   std::string detector_model;  // likewise; empty: RetinaFace-R50.pth when it is there
   std::string detector = "auto";
+  std::string parse_model;     // likewise; empty: ParseNet-latest.pth when it is there
+  std::string paste_mask = "auto";  // auto, parse or rectangle
   bool aligned = false;
+  bool colorize = false;  // task=colorize; implies aligned
   int batch_size = 0;
   std::string device = "auto";
   std::string precision = "auto";
