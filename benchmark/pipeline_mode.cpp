@@ -52,7 +52,7 @@ int run_pipeline_mode(const PipelineBench& bench) {
     o.jobs = bench.jobs;
     o.format = gpen_tools::OutputFormat::Jpeg;
     if (!bench.detector_model.empty()) o.detector = "retinaface";
-    const gpen_tools::ModelPaths models{bench.model, bench.detector_model};
+    const gpen_tools::ModelPaths models{bench.model, bench.detector_model, std::string()};
     std::FILE* quiet = std::fopen("/dev/null", "w");
     gpen_tools::Progress progress(quiet, false, jobs.size(), "images");
     const std::atomic<bool> interrupted{false};
