@@ -40,6 +40,7 @@
 #include "gstgpenframe.h"
 #include "gstgpenload.h"
 #include "gstgpenmessages.h"
+#include "gstgpentracking.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -72,6 +73,7 @@ enum {
   PROP_PIPELINE_DEPTH,
   PROP_DETECTION_THREADS,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
+  PROP_TRACKING_FIRST = PROP_DETECTOR_FIRST + kGpenDetectorPropertyCount,  // then tracking's
 };
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
@@ -94,6 +96,7 @@ struct Settings {
   GstGpenMessages messages = kDefaultMessages;
   guint detection_threads = 0;
   GpenDetectorSettings detection;
+  GpenTrackingSettings tracking;
 };
 
 // What the element runs with, set in start() and stop() (and the frame rate
@@ -383,6 +386,8 @@ static gboolean gst_gpen_enhance_set_caps(GstBaseTransform* trans, GstCaps* inca
                             info.fps_d != priv->info.fps_d;
   priv->info = info;
   priv->have_info = true;
+  // New caps (a new size, a new stream): faces are searched afresh.
+  if (priv->batcher) priv->batcher->reset_tracks();
   GST_OBJECT_LOCK(self);
   priv->in_use.fps_n = info.fps_n, priv->in_use.fps_d = info.fps_d;
   GST_OBJECT_UNLOCK(self);
@@ -425,6 +430,11 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
     return GST_FLOW_ERROR;
   }
   const gpen::FrameId id = priv->next_frame_id++;
+  GST_OBJECT_LOCK(self);
+  const gpen::TrackingOptions tracking =
+      gpen_tracking_options(priv->settings.tracking, priv->info.fps_n);
+  GST_OBJECT_UNLOCK(self);
+  priv->batcher->set_tracking(tracking);
   try {
     priv->batcher->push(id, gpen_image_view(&frame.mapped), std::move(faces));
   } catch (const std::exception& e) {
@@ -460,6 +470,11 @@ static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* e
         GST_DEBUG_OBJECT(self, "drain before %s: %s", GST_EVENT_TYPE_NAME(event),
                          gst_flow_get_name(ret));
       if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) post_stats(self);
+      // A new segment (a seek) or stream: the faces held so far are gone.
+      if ((GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT ||
+           GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START) &&
+          self->priv->batcher)
+        self->priv->batcher->reset_tracks();
       break;
     }
     case GST_EVENT_FLUSH_STOP:
@@ -525,7 +540,8 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
   Settings& s = self->priv->settings;
   if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_tracking_set_property(s.tracking, PROP_TRACKING_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -564,7 +580,8 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
   GstGpenEnhance* self = GST_GPEN_ENHANCE(object);
   const Settings& s = self->priv->settings;
   GST_OBJECT_LOCK(self);
-  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value)) {
+  if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
+      gpen_tracking_get_property(s.tracking, PROP_TRACKING_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -661,6 +678,7 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         "(0 = none: frames are detected in the streaming thread, batched)",
                         0, 64, 0, ready));
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
+  gpen_tracking_install_properties(gobject_class, PROP_TRACKING_FIRST);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",
                         "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));
