@@ -42,6 +42,7 @@
 #include "gstgpenmessages.h"
 #include "gstgpenpaste.h"
 #include "gstgpentask.h"
+#include "gstgpentracking.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_gpen_enhance_debug);
 #define GST_CAT_DEFAULT gst_gpen_enhance_debug
@@ -75,9 +76,11 @@ enum {
   PROP_DETECTION_THREADS,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
-// paste-mask and parse-model (gstgpenpaste) after them.
+// paste-mask and parse-model (gstgpenpaste) after them, then task, then
+// the tracking properties (gstgpentracking).
 constexpr guint PROP_PASTE_FIRST = PROP_DETECTOR_FIRST + kGpenDetectorPropertyCount;
 constexpr guint PROP_TASK = PROP_PASTE_FIRST + kGpenPastePropertyCount;  // gstgpentask
+constexpr guint PROP_TRACKING_FIRST = PROP_TASK + 1;
 
 GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GPEN_VIDEO_CAPS));
@@ -101,6 +104,7 @@ struct Settings {
   GpenDetectorSettings detection;
   GpenPasteSettings paste;
   GstGpenTask task = GST_GPEN_TASK_RESTORE;
+  GpenTrackingSettings tracking;
 };
 
 // What the element runs with, set in start() and stop() (and the frame rate
@@ -406,6 +410,8 @@ static gboolean gst_gpen_enhance_set_caps(GstBaseTransform* trans, GstCaps* inca
                             info.fps_d != priv->info.fps_d;
   priv->info = info;
   priv->have_info = true;
+  // New caps (a new size, a new stream): faces are searched afresh.
+  if (priv->batcher) priv->batcher->reset_tracks();
   GST_OBJECT_LOCK(self);
   priv->in_use.fps_n = info.fps_n, priv->in_use.fps_d = info.fps_d;
   GST_OBJECT_UNLOCK(self);
@@ -448,6 +454,11 @@ static GstFlowReturn gst_gpen_enhance_submit_input_buffer(GstBaseTransform* tran
     return GST_FLOW_ERROR;
   }
   const gpen::FrameId id = priv->next_frame_id++;
+  GST_OBJECT_LOCK(self);
+  const gpen::TrackingOptions tracking =
+      gpen_tracking_options(priv->settings.tracking, priv->info.fps_n);
+  GST_OBJECT_UNLOCK(self);
+  priv->batcher->set_tracking(tracking);
   try {
     if (gpen_video_info_is_yuv(&priv->info))
       priv->batcher->push(id, gpen_yuv_view(&frame.mapped), std::move(faces));
@@ -486,6 +497,11 @@ static gboolean gst_gpen_enhance_sink_event(GstBaseTransform* trans, GstEvent* e
         GST_DEBUG_OBJECT(self, "drain before %s: %s", GST_EVENT_TYPE_NAME(event),
                          gst_flow_get_name(ret));
       if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) post_stats(self);
+      // A new segment (a seek) or stream: the faces held so far are gone.
+      if ((GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT ||
+           GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START) &&
+          self->priv->batcher)
+        self->priv->batcher->reset_tracks();
       break;
     }
     case GST_EVENT_FLUSH_STOP:
@@ -552,7 +568,8 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
   if (gpen_property_change_refused(GST_ELEMENT(self), pspec)) return;
   GST_OBJECT_LOCK(self);
   if (gpen_detector_set_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
-      gpen_paste_set_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
+      gpen_paste_set_property(s.paste, PROP_PASTE_FIRST, prop_id, value) ||
+      gpen_tracking_set_property(s.tracking, PROP_TRACKING_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -593,7 +610,8 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
   const Settings& s = self->priv->settings;
   GST_OBJECT_LOCK(self);
   if (gpen_detector_get_property(s.detection, PROP_DETECTOR_FIRST, prop_id, value) ||
-      gpen_paste_get_property(s.paste, PROP_PASTE_FIRST, prop_id, value)) {
+      gpen_paste_get_property(s.paste, PROP_PASTE_FIRST, prop_id, value) ||
+      gpen_tracking_get_property(s.tracking, PROP_TRACKING_FIRST, prop_id, value)) {
     GST_OBJECT_UNLOCK(self);
     return;
   }
@@ -693,6 +711,7 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
   gpen_paste_install_properties(gobject_class, PROP_PASTE_FIRST);
   gpen_task_install_property(gobject_class, PROP_TASK);
+  gpen_tracking_install_properties(gobject_class, PROP_TRACKING_FIRST);
   g_object_class_install_property(gobject_class, PROP_CURRENT_BATCH_SIZE,
       g_param_spec_uint("current-batch-size", "Current batch size",
                         "The batch size in use (0 until the model is loaded)", 0, gpen::kMaxBatchSize, 0, ro));

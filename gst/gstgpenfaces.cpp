@@ -115,6 +115,8 @@ void gpen_faces_attach(GstBuffer* buffer, const std::vector<gpen::FaceDetection>
     GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(
         buffer, GPEN_FACE_ROI_TYPE, static_cast<guint>(std::max(0.0, x)),
         static_cast<guint>(std::max(0.0, y)), w, h);
+    // A tracked face's track, as trackers number their regions.
+    if (face.track_id > 0 && face.track_id <= G_MAXINT) roi->id = static_cast<gint>(face.track_id);
     float points[10];
     for (int i = 0; i < 5; ++i) {
       points[2 * i] = face.landmarks[i].x;
@@ -198,6 +200,9 @@ std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer
     face.x2 = static_cast<float>(static_cast<double>(roi->x) + roi->w);
     face.y2 = static_cast<float>(static_cast<double>(roi->y) + roi->h);
     face.score = 1.f;
+    // An upstream tracker's id (gvatrack, nvtracker number their regions):
+    // the face's track. 0 is what a region nobody numbered has.
+    const gint track = roi->id;
     if (const GstStructure* param = gst_video_region_of_interest_meta_get_param(roi, GPEN_FACE_PARAM_NAME)) {
       double score = 1.0, box[4], points[10];
       if (gst_structure_get_double(param, "score", &score)) face.score = static_cast<float>(score);
@@ -238,6 +243,7 @@ std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer
       }
       if (best) face = *best;
     }
+    if (track > 0) face.track_id = track;
     faces.push_back(face);
   }
   if (!faces.empty() || gst_buffer_get_custom_meta(buffer, GPEN_DETECTION_META_NAME))
@@ -254,6 +260,8 @@ void gpen_faces_to_value(const std::vector<gpen::FaceDetection>& faces, GValue* 
         static_cast<gint>(std::lround(face.width())), "height", G_TYPE_INT,
         static_cast<gint>(std::lround(face.height())), "score", G_TYPE_DOUBLE,
         static_cast<double>(face.score), nullptr);
+    if (face.track_id >= 0)
+      gst_structure_set(s, "track-id", G_TYPE_INT64, static_cast<gint64>(face.track_id), nullptr);
     GValue v = G_VALUE_INIT;
     g_value_init(&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed(&v, s);

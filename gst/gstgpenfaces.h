@@ -4,7 +4,8 @@
  *   "gpen-face" GstStructure param: `score` (double), `landmarks` (array of
  *   10 doubles: x1, y1, ..., x5, y5 for left eye, right eye, nose, left and
  *   right mouth corners) and `box` (4 doubles: the exact x1, y1, x2, y2 the
- *   landmarks belong to; the meta's own box is whole pixels);
+ *   landmarks belong to; the meta's own box is whole pixels); the meta's
+ *   id is the face's track (an upstream tracker's, or ours), 0 when none;
  * - a custom meta "GpenFaceDetectionMeta" (structure: `detector` string,
  *   `faces` uint, `face-data` array of 16 doubles per face: x1, y1, x2, y2,
  *   score, has-landmarks, 5 landmark points) telling that a detector looked
@@ -41,5 +42,5 @@ void gpen_faces_attach(GstBuffer* buffer, const std::vector<gpen::FaceDetection>
 std::optional<std::vector<gpen::FaceDetection>> gpen_faces_from_buffer(GstBuffer* buffer);
 
 /* A GstStructure "face" per face for bus messages: x, y, width, height (int),
- * score (double). Returns a GST_TYPE_ARRAY value the caller unsets. */
+ * score (double), and track-id (int64) for a tracked face. Returns a GST_TYPE_ARRAY value the caller unsets. */
 void gpen_faces_to_value(const std::vector<gpen::FaceDetection>& faces, GValue* array);

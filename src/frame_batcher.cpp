@@ -124,8 +124,14 @@ void FrameBatcher::queue(Frame frame, std::optional<std::vector<FaceDetection>> 
                          const torch::Tensor& host_rgb) {
   if (mode_ == FaceMode::Full) {
     frame.for_detector = detects_on_host(faces.has_value()) ? host_rgb : frame.on_device;
+    // Between searches (detection interval), the tracks give the faces.
+    if (!faces && tracking_.enabled) {
+      const auto interval = static_cast<std::uint64_t>(std::max(tracking_.detection_interval, 1));
+      frame.track_only = since_search_ % interval != 0;
+      ++since_search_;
+    }
     // The pool starts on it at once.
-    if (pool_ && !faces) frame.detecting = pool_->submit(frame.for_detector);
+    if (pool_ && !faces && !frame.track_only) frame.detecting = pool_->submit(frame.for_detector);
     frame.found = std::move(faces);
   }
   if (!first_push_) first_push_ = frame.arrival;
@@ -211,8 +217,14 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
                           const RestoreOptions& options) {
   const StageTimer timer(stats_, Stage::Alignment);
   const int size = enhancer_.model_size();
-  for (auto& face :
-       select_faces(std::move(faces), frame.image.width, frame.image.height, options.max_faces)) {
+  const int width = frame.image.width, height = frame.image.height;
+  faces = select_faces(std::move(faces), width, height, options.max_faces);
+  if (tracking_.enabled) {
+    // Carried faces may have moved out of the frame, or past max_faces.
+    faces = select_faces(frame.track_only ? tracker_.carry() : tracker_.update(faces), width,
+                         height, options.max_faces);
+  }
+  for (auto& face : faces) {
     if (auto to_crop = usable_alignment(face, size)) {
       frame.to_crop.push_back(*to_crop);
       frame.faces.push_back(face);
@@ -233,52 +245,66 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
 }
 
 // `forced`: how many of the oldest frames not launched must be located now.
+// Faces found are kept with their frames and located in push order
+// (locate_in_order): the tracker sees the frames of the stream in order.
 void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t forced) {
   std::vector<Frame*> waiting;
   std::size_t position = 0;  // among the frames not launched
   for (auto& frame : frames_) {
     if (frame.launched) continue;
     const bool must = drain || position++ < forced;
-    if (frame.located) continue;
+    if (frame.located || frame.found || frame.track_only) continue;
     if (frame.detecting) {
       // The pool's faces: taken as soon as they are there, waited for when due.
       if (!must && !pool_->ready(*frame.detecting)) continue;
-      std::vector<FaceDetection> faces;
       {
         const StageTimer timer(stats_, Stage::DetectionWait);
-        faces = pool_->take(*frame.detecting);
+        frame.found = pool_->take(*frame.detecting);
       }
       frame.detecting.reset();
-      locate(frame, std::move(faces), options);
       continue;
     }
-    if (frame.found || !detector_)
-      locate(frame, frame.found.value_or(std::vector<FaceDetection>{}), options);
+    if (!detector_)
+      frame.found.emplace();
     else
       waiting.push_back(&frame);
   }
   // Wait until the frames' faces could fill a batch (a frame has one face or
   // more, as far as anyone can tell before looking).
-  if (waiting.empty() || (!drain && forced == 0 &&
-                          waiting.size() + crops_.size() < static_cast<std::size_t>(batch_size_)))
-    return;
-  // Frames of one size go through the detector together, batch_size at most.
-  std::size_t start = 0;
-  while (start < waiting.size()) {
-    std::size_t end = start + 1;
-    while (end < waiting.size() && end - start < static_cast<std::size_t>(batch_size_) &&
-           waiting[end]->for_detector.sizes() == waiting[start]->for_detector.sizes())
-      ++end;
-    std::vector<torch::Tensor> group;
-    for (std::size_t i = start; i < end; ++i) group.push_back(waiting[i]->for_detector);
-    std::vector<std::vector<FaceDetection>> faces;
-    {
-      const StageTimer timer(stats_, Stage::Detection);
-      faces = detector_->detect(torch::stack(group));
+  if (!waiting.empty() && (drain || forced > 0 ||
+                           waiting.size() + crops_.size() >= static_cast<std::size_t>(batch_size_))) {
+    // Frames of one size go through the detector together, batch_size at most.
+    std::size_t start = 0;
+    while (start < waiting.size()) {
+      std::size_t end = start + 1;
+      while (end < waiting.size() && end - start < static_cast<std::size_t>(batch_size_) &&
+             waiting[end]->for_detector.sizes() == waiting[start]->for_detector.sizes())
+        ++end;
+      std::vector<torch::Tensor> group;
+      for (std::size_t i = start; i < end; ++i) group.push_back(waiting[i]->for_detector);
+      std::vector<std::vector<FaceDetection>> faces;
+      {
+        const StageTimer timer(stats_, Stage::Detection);
+        faces = detector_->detect(torch::stack(group));
+      }
+      for (std::size_t i = start; i < end; ++i) waiting[i]->found = std::move(faces[i - start]);
+      start = end;
     }
-    for (std::size_t i = start; i < end; ++i)
-      locate(*waiting[i], std::move(faces[i - start]), options);
-    start = end;
+  }
+  locate_in_order(options);
+}
+
+// The frames whose faces are known, oldest first, up to the first one whose
+// faces are not.
+void FrameBatcher::locate_in_order(const RestoreOptions& options) {
+  for (auto& frame : frames_) {
+    if (frame.launched || frame.located) continue;
+    if (frame.found)
+      locate(frame, std::move(*frame.found), options);
+    else if (frame.track_only)
+      locate(frame, {}, options);
+    else
+      break;
   }
 }
 
@@ -463,7 +489,19 @@ void FrameBatcher::clear() {
   frames_.clear();
   crops_.clear();
   in_flight_.clear();
+  reset_tracks();
   note_oldest();
+}
+
+void FrameBatcher::set_tracking(const TrackingOptions& tracking) {
+  if (tracking_.enabled && !tracking.enabled) reset_tracks();
+  tracking_ = tracking;
+  tracker_.set_options(tracking.tracker);
+}
+
+void FrameBatcher::reset_tracks() {
+  tracker_.reset();
+  since_search_ = 0;
 }
 
 }  // namespace gpen

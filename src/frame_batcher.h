@@ -30,6 +30,7 @@
 #include "faces/detection_pool.h"
 #include "faces/face.h"
 #include "faces/face_align.h"
+#include "faces/face_tracker.h"
 #include "launched_batch.h"
 #include "pipeline_stats.h"
 #include "runtime/image_tensor.h"
@@ -131,8 +132,20 @@ class FrameBatcher {
   // Network runs so far (for logs and tests).
   std::size_t batches_run() const { return batches_run_; }
   // Drops every frame held, launched or not; their images are left as they
-  // are or partly written.
+  // are or partly written. The tracks are reset.
   void clear();
+
+  // Full mode: how faces are followed over the frames (off by default:
+  // every frame on its own). With tracking, the faces of each frame go
+  // through a FaceTracker in push order before they are aligned (ids,
+  // smoothing, missed faces carried), and with detection_interval N only
+  // every N-th frame without upstream faces is searched; the others get the
+  // tracks' faces. Takes effect from the next frame pushed; turning it off
+  // resets the tracks.
+  void set_tracking(const TrackingOptions& tracking);
+  const TrackingOptions& tracking() const { return tracking_; }
+  // Forgets the tracks (a seek, new caps): the next frame is searched.
+  void reset_tracks();
 
  private:
   struct Frame {
@@ -150,6 +163,7 @@ class FrameBatcher {
     torch::Tensor for_detector, on_device;
     std::optional<std::vector<FaceDetection>> found;  // before selection
     std::optional<DetectionPool::Ticket> detecting;  // at the pool
+    bool track_only = false;  // not searched: the tracks' faces (detection interval)
     bool located = false;  // faces chosen and their crops queued
     std::vector<Affine> to_crop;
     std::vector<torch::Tensor> restored;  // per face, [3, S, S] float
@@ -176,6 +190,7 @@ class FrameBatcher {
                                     BatchProgress& progress);
   void detect(const RestoreOptions& options, bool drain, std::size_t forced);
   void locate(Frame& frame, std::vector<FaceDetection> faces, const RestoreOptions& options);
+  void locate_in_order(const RestoreOptions& options);
   std::size_t enhance(const RestoreOptions& options, bool drain);
   void finish(Launch& launch, BatchProgress& progress);
   void note_oldest();
@@ -189,6 +204,9 @@ class FrameBatcher {
   int pipeline_depth_;
   int lookahead_;
   std::size_t batches_run_ = 0;
+  TrackingOptions tracking_;
+  FaceTracker tracker_;
+  std::uint64_t since_search_ = 0;  // frames pushed since the last one searched
   PipelineStats stats_;
   std::optional<Clock::time_point> first_push_;
   std::deque<Frame> frames_;  // in push order, until popped

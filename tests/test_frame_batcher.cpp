@@ -8,7 +8,9 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include <atomic>
 #include <map>
+#include <set>
 #include <optional>
 
 #include "face_enhancer.h"
@@ -84,6 +86,7 @@ class Restorer {
   std::size_t in_flight() const { return batcher_.in_flight(); }
   std::size_t batches_run() const { return batcher_.batches_run(); }
   void clear() { batcher_.clear(); }
+  void set_tracking(const gpen::TrackingOptions& tracking) { batcher_.set_tracking(tracking); }
 
  private:
   gpen::FrameBatcher batcher_;
@@ -614,4 +617,135 @@ TEST(FrameBatcher, DetectionPoolLooksAheadKeepsOrderAndGivesTheSameFrames) {
   EXPECT_GT(stats[gpen::Stage::Detection], 0.0);
   EXPECT_GT(stats[gpen::Stage::Network], 0.0);
   EXPECT_GT(stats[gpen::Stage::PasteBack], 0.0);
+}
+
+namespace {
+
+// The cascade, counting the frames it searches and missing the faces of the
+// searches listed.
+class CountingDetector : public gpen::FaceDetector {
+ public:
+  explicit CountingDetector(std::set<int> misses = {}) : misses_(std::move(misses)) {}
+  std::vector<std::vector<gpen::FaceDetection>> detect(const torch::Tensor& frames) override {
+    auto faces = cascade_->detect(frames);
+    for (auto& frame : faces)
+      if (misses_.count(searched_++)) frame.clear();
+    return faces;
+  }
+  torch::Device device() const override { return cascade_->device(); }
+  std::string describe() const override { return "counting " + cascade_->describe(); }
+  int searched() const { return searched_; }
+
+ private:
+  std::unique_ptr<gpen::FaceDetector> cascade_ =
+      gpen::make_face_detector(gpen::DetectorOptions{}, torch::kCPU);
+  std::set<int> misses_;
+  std::atomic<int> searched_{0};
+};
+
+gpen::TrackingOptions tracking(double smoothing, int interval = 1) {
+  gpen::TrackingOptions t;
+  t.enabled = true;
+  t.tracker.smoothing = smoothing;
+  t.detection_interval = interval;
+  return t;
+}
+
+}  // namespace
+
+TEST(FrameBatcher, TrackingKeepsIdsAndCarriesAMissedFace) {
+  const auto frame = load_rgb("astronaut.png");
+  for (const bool tracked : {false, true}) {
+    CountingDetector detector({2});  // the third frame: missed
+    Restorer restorer(fixture().enhancer, &detector, 2);
+    if (tracked) restorer.set_tracking(tracking(0.0));
+    for (gpen::FrameId id = 0; id < 5; ++id) restorer.push(id, frame);
+    restorer.run({}, true);
+    const auto done = pop_all(restorer);
+    ASSERT_EQ(done.size(), 5u);
+    EXPECT_EQ(detector.searched(), 5);
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      if (!tracked && i == 2) {
+        EXPECT_TRUE(done[i].faces.empty());
+        EXPECT_FALSE(done[i].rgb.defined());
+        continue;
+      }
+      ASSERT_EQ(done[i].faces.size(), 1u) << i;
+      ASSERT_TRUE(done[i].rgb.defined()) << i;
+      EXPECT_EQ(done[i].faces[0].track_id, tracked ? done[0].faces[0].track_id : -1) << i;
+      // Unsmoothed, a still face is restored the same in every frame
+      // (the carried one too: the face did not move).
+      EXPECT_TRUE(torch::equal(done[i].rgb, done[0].rgb)) << i;
+    }
+  }
+}
+
+TEST(FrameBatcher, DetectionIntervalSearchesEveryNthFrameOnlyAndRestoresTheSameFaces) {
+  const auto frame = load_rgb("astronaut.png");
+  std::vector<RestoredFrame> every;
+  for (const int interval : {1, 5}) {
+    CountingDetector detector;
+    Restorer restorer(fixture().enhancer, &detector, 3);
+    restorer.set_tracking(tracking(gpen::kDefaultSmoothing, interval));
+    for (gpen::FrameId id = 0; id < 10; ++id) {
+      restorer.push(id, frame);
+      restorer.run({}, false);
+    }
+    restorer.run({}, true);
+    const auto done = pop_all(restorer);
+    ASSERT_EQ(done.size(), 10u);
+    EXPECT_EQ(detector.searched(), interval == 1 ? 10 : 2);
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      ASSERT_EQ(done[i].faces.size(), 1u) << i;
+      EXPECT_EQ(done[i].faces[0].track_id, done[0].faces[0].track_id);
+      if (interval == 1) continue;
+      // A still face: between searches the same face, restored the same.
+      EXPECT_EQ(done[i].faces[0].x1, every[i].faces[0].x1) << i;
+      EXPECT_TRUE(torch::equal(done[i].rgb, every[i].rgb)) << i;
+    }
+    every = done;
+  }
+}
+
+TEST(FrameBatcher, DetectionIntervalWithAPoolAndClearResetsTheTracks) {
+  const auto frame = load_rgb("astronaut.png");
+  std::vector<std::unique_ptr<gpen::FaceDetector>> detectors;
+  detectors.push_back(std::make_unique<CountingDetector>());
+  detectors.push_back(std::make_unique<CountingDetector>());
+  const auto* a = static_cast<CountingDetector*>(detectors[0].get());
+  const auto* b = static_cast<CountingDetector*>(detectors[1].get());
+  gpen::DetectionPool pool(std::move(detectors));
+  gpen::FrameBatcher batcher(fixture().enhancer, nullptr, gpen::FaceMode::Full, 2, 1, &pool);
+  batcher.set_tracking(tracking(gpen::kDefaultSmoothing, 3));
+  std::vector<torch::Tensor> images;
+  auto push = [&](gpen::FrameId id) {
+    images.push_back(frame.permute({1, 2, 0}).clone(torch::MemoryFormat::Contiguous));
+    gpen::ImageView view;
+    view.data = images.back().data_ptr<std::uint8_t>();
+    view.width = static_cast<int>(frame.size(2));
+    view.height = static_cast<int>(frame.size(1));
+    view.row_stride = view.width * 3;
+    batcher.push(id, view);
+    batcher.advance({}, false);
+  };
+  images.reserve(16);
+  for (gpen::FrameId id = 0; id < 7; ++id) push(id);
+  batcher.advance({}, true);
+  std::vector<std::int64_t> ids;
+  while (auto done = batcher.pop()) {
+    ASSERT_EQ(done->faces.size(), 1u) << done->id;
+    ids.push_back(done->faces[0].track_id);
+  }
+  ASSERT_EQ(ids.size(), 7u);
+  for (const auto id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(a->searched() + b->searched(), 3);  // frames 0, 3 and 6
+  // After a clear (a flush), the next frame is searched and ids start again.
+  batcher.clear();
+  push(100);
+  batcher.advance({}, true);
+  const auto after = batcher.pop();
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->faces.size(), 1u);
+  EXPECT_EQ(after->faces[0].track_id, ids[0]);
+  EXPECT_EQ(a->searched() + b->searched(), 4);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 
 namespace gpen {
 
@@ -19,6 +20,9 @@ struct FaceDetection {
   float score = 0.f;
   Landmarks landmarks{};
   bool has_landmarks = false;  // false: estimate them from the box
+  // The face's track over the frames of a stream (FaceTracker, or an
+  // upstream tracker's ROI id); -1: not tracked.
+  std::int64_t track_id = -1;
 
   float width() const { return x2 - x1; }
   float height() const { return y2 - y1; }
