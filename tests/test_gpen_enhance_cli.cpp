@@ -169,6 +169,20 @@ TEST_F(GpenEnhanceCli, VideoKeepsItsFramesAndAudio) {
   EXPECT_EQ(out.audio_duration, in.audio_duration);  // passed through, not re-encoded
 }
 
+TEST_F(GpenEnhanceCli, VideoTrackingFlags) {
+  ASSERT_TRUE(make_test_video(kAstronaut, dir / "clip.mkv", 12));
+  // Searched every third frame, tracked between: every frame keeps its face.
+  const RunResult interval =
+      enhance({dir / "clip.mkv", "-o", dir / "a", "--detection-interval", "3", "--smoothing", "0.3"});
+  ASSERT_EQ(interval.status, 0) << interval.all();
+  EXPECT_TRUE(contains(interval.out, "clip.mkv: 12 frames, 12 faces")) << interval.out;
+  const RunResult untracked = enhance({dir / "clip.mkv", "-o", dir / "b", "--no-tracking"});
+  ASSERT_EQ(untracked.status, 0) << untracked.all();
+  EXPECT_TRUE(contains(untracked.out, "clip.mkv: 12 frames, 12 faces")) << untracked.out;
+  EXPECT_EQ(enhance({"a.mkv", "-o", "o", "--detection-interval", "0"}).status, 2);
+  EXPECT_EQ(enhance({"a.mkv", "-o", "o", "--smoothing", "1.5"}).status, 2);
+}
+
 TEST_F(GpenEnhanceCli, MissingModelSaysWhatToGet) {
   copy_into(kAstronaut, dir / "in/a.png");
   const RunResult r = enhance_default_model({dir / "in", "-o", dir / "out"});  // none there

@@ -32,6 +32,9 @@ void configure_gpenenhance(GstElement* e, const Options& o, const ModelPaths& mo
   if (!models.detector_model.empty())
     g_object_set(e, "detector-model", models.detector_model.c_str(), nullptr);
   if (!o.aligned) {
+    // The element tracks only frames with a frame rate: images are untouched.
+    g_object_set(e, "tracking", o.tracking ? TRUE : FALSE, "smoothing", o.smoothing,
+                 "detection-interval", static_cast<guint>(o.detection_interval), nullptr);
     gst_util_set_object_arg(G_OBJECT(e), "paste-mask", o.paste_mask.c_str());
     if (!models.parse_model.empty())
       g_object_set(e, "parse-model", models.parse_model.c_str(), nullptr);

@@ -57,10 +57,11 @@ Options parse_options(int argc, char** argv) {
   gchar* shard = nullptr;
   gchar* report = nullptr;
   gchar** inputs = nullptr;
-  gboolean colorize = FALSE;
+  gboolean colorize = FALSE, no_tracking = FALSE;
   gboolean aligned = FALSE, skip_existing = FALSE, merge_reports = FALSE, stats = FALSE;
   gint batch_size = 0, max_faces = 0, max_size = 0, quality = o.quality, jobs = 0;
-  gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0;
+  gdouble strength = o.strength, denoise = 0.0, sharpen = 0.0, smoothing = o.smoothing;
+  gint detection_interval = o.detection_interval;
 
   GOptionEntry entries[] = {
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Folder (or video file) to write to (required)", "OUTPUT"},
@@ -78,6 +79,9 @@ Options parse_options(int argc, char** argv) {
       {"denoise", 0, 0, G_OPTION_ARG_DOUBLE, &denoise, "Denoise faces before restoring them, 0-1 (default 0)", "S"},
       {"sharpen", 0, 0, G_OPTION_ARG_DOUBLE, &sharpen, "Sharpen restored faces, 0-1 (default 0)", "S"},
       {"max-faces", 0, 0, G_OPTION_ARG_INT, &max_faces, "Restore at most N faces per image, largest first (default 0: all)", "N"},
+      {"no-tracking", 0, 0, G_OPTION_ARG_NONE, &no_tracking, "Videos: find the faces of every frame on their own (no tracking, smoothing or detection interval)", nullptr},
+      {"smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Videos: how strongly each tracked face's alignment is smoothed over time, 0-1 (default 0.6; 0: off)", "S"},
+      {"detection-interval", 0, 0, G_OPTION_ARG_INT, &detection_interval, "Videos: search every N-th frame for faces, track them in between (default 1: every frame)", "N"},
       {"max-size", 0, 0, G_OPTION_ARG_INT, &max_size, "Downscale inputs whose long side is over N px (default 0: never)", "N"},
       {"format", 'f', 0, G_OPTION_ARG_STRING, &format, "Images: same, jpg or png (default same)", "FMT"},
       {"quality", 'q', 0, G_OPTION_ARG_INT, &quality, "JPEG/WebP quality, 1-100 (default 95)", "Q"},
@@ -129,6 +133,9 @@ Options parse_options(int argc, char** argv) {
   o.strength = strength;
   o.denoise = denoise;
   o.sharpen = sharpen;
+  o.tracking = !no_tracking;
+  o.smoothing = smoothing;
+  o.detection_interval = detection_interval;
 
   if (o.merge_reports) {
     // The others would be silently meaningless here.
@@ -155,6 +162,9 @@ Options parse_options(int argc, char** argv) {
   check_range(o.strength, 0.0, 1.0, "strength");
   check_range(o.denoise, 0.0, 1.0, "denoise");
   check_range(o.sharpen, 0.0, 1.0, "sharpen");
+  check_range(o.smoothing, 0.0, 1.0, "smoothing");
+  if (o.detection_interval < 1 || o.detection_interval > 1000)
+    throw UsageError("--detection-interval must be 1 (every frame) to 1000");
   if (!one_of(o.paste_mask, {"auto", "parse", "rectangle"}))
     throw UsageError("--paste-mask must be auto, parse or rectangle");
   if (!one_of(o.detector, {"auto", "retinaface", "cascade"}))

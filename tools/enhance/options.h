@@ -30,6 +30,11 @@ struct Options {
   double denoise = 0.0;
   double sharpen = 0.0;
   int max_faces = 0;
+  // Videos (frames with a frame rate): faces tracked from frame to frame,
+  // their alignment smoothed, searched for every detection_interval-th frame.
+  bool tracking = true;
+  double smoothing = 0.6;
+  int detection_interval = 1;
 
   // The command's own.
   int max_size = 0;  // 0: never downscale
