@@ -14,6 +14,12 @@
 // a DetectionPool, full mode hands each frame to the pool's workers as it
 // arrives and holds as many frames more as the pool has workers, so that the
 // next frames are searched while the network and paste-back run.
+//
+// Frames may belong to several streams (StreamId; 0 when there is one):
+// their faces fill the same batches, and each stream's frames leave in that
+// stream's order (pop(stream)), drain (advance(stream, ...)) and are cleared
+// (clear(stream)) apart from the others'. SharedEngine (engine/) is the
+// multi-stream user.
 #pragma once
 
 #include <atomic>
@@ -42,6 +48,7 @@ class FaceEnhancer;
 enum class FaceMode { Aligned, Full };
 
 using FrameId = std::uint64_t;
+using StreamId = std::uint32_t;
 
 struct RestoreOptions {
   float strength = 1.f;  // 0 keeps the original faces, 1 pastes the network's
@@ -81,7 +88,8 @@ class FrameBatcher {
   // none); nullopt has them detected here. Ids must be unique among frames
   // held.
   void push(FrameId id, const ImageView& image,
-            std::optional<std::vector<FaceDetection>> faces = std::nullopt);
+            std::optional<std::vector<FaceDetection>> faces = std::nullopt,
+            StreamId stream = 0);
 
   // Does the work that is due: a full batch is launched (full mode: frames
   // waiting for detection are detected together once their faces could fill
@@ -93,9 +101,17 @@ class FrameBatcher {
   // everything held is finished. Throws on detection or network errors (the
   // frames stay held; clear() drops them).
   BatchProgress advance(const RestoreOptions& options, bool drain);
+  // The same for one stream among several: `options` become its frames'
+  // (frames not yet launched), and `drain` finishes its frames only (frames
+  // of other streams may fill the batches that drain runs).
+  BatchProgress advance(StreamId stream, const RestoreOptions& options, bool drain);
 
   // The next frame whose pixels are written, in push order.
   std::optional<FinishedFrame> pop();
+  // The next frame of `stream` whose pixels are written, in its push order.
+  std::optional<FinishedFrame> pop(StreamId stream);
+  // Whether pop(stream) has a frame.
+  bool ready(StreamId stream) const;
 
   // Frames pushed and not yet popped.
   std::size_t size() const { return frames_.size(); }
@@ -103,6 +119,10 @@ class FrameBatcher {
   std::size_t in_flight() const;
   // When the oldest frame not yet popped arrived; safe from any thread.
   std::optional<Clock::time_point> oldest_arrival() const;
+  // The same per stream (not thread-safe).
+  std::size_t size(StreamId stream) const;
+  std::size_t in_flight(StreamId stream) const;
+  std::optional<Clock::time_point> oldest_arrival(StreamId stream) const;
 
   FaceMode mode() const { return mode_; }
   int batch_size() const { return batch_size_; }
@@ -119,10 +139,25 @@ class FrameBatcher {
   // Drops every frame held, launched or not; their images are left as they
   // are or partly written.
   void clear();
+  // Drops the frames of `stream` only. The batches in flight are finished
+  // first (they may write into its images; throws on device errors).
+  void clear(StreamId stream);
 
  private:
+  // Which frames a drain must finish: none, all, or one stream's.
+  struct Drain {
+    bool any = false;
+    bool all = false;
+    StreamId stream = 0;
+    template <typename F>
+    bool covers(const F& frame) const {
+      return all || (any && frame.stream == stream);
+    }
+  };
   struct Frame {
     FrameId id = 0;
+    StreamId stream = 0;
+    RestoreOptions options;  // its stream's, as of its last advance before its launch
     ImageView image;
     Clock::time_point arrival;
     bool launched = false;  // its results are in a launched batch (or it needs none)
@@ -149,12 +184,12 @@ class FrameBatcher {
   };
 
   Frame* find(FrameId id);
-  std::optional<Launch> launch_aligned(const RestoreOptions& options, bool drain);
-  std::optional<Launch> launch_full(const RestoreOptions& options, bool drain,
-                                    BatchProgress& progress);
-  void detect(const RestoreOptions& options, bool drain, std::size_t forced);
-  void locate(Frame& frame, std::vector<FaceDetection> faces, const RestoreOptions& options);
-  std::size_t enhance(const RestoreOptions& options, bool drain);
+  BatchProgress run(const Drain& drain);
+  std::optional<Launch> launch_aligned(const Drain& drain);
+  std::optional<Launch> launch_full(const Drain& drain, BatchProgress& progress);
+  void detect(const Drain& drain, std::size_t forced);
+  void locate(Frame& frame, std::vector<FaceDetection> faces);
+  std::size_t enhance(bool all, const Drain& drain);
   void finish(Launch& launch, BatchProgress& progress);
   void note_oldest();
 
