@@ -47,7 +47,7 @@ gpen::EngineSettings gpen_engine_settings(GObject* object) {
 std::shared_ptr<gpen::SharedEngine> gpen_acquire_engine(
     GstElement* element, const std::string& id,
     const std::function<std::shared_ptr<gpen::SharedEngine>()>& create) {
-  gchar* name = gst_object_get_name(GST_OBJECT(element));
+  gchar* name = gst_object_get_path_string(GST_OBJECT(element));
   const std::string user = name ? name : "?";
   g_free(name);
   auto acquired = gpen::EngineRegistry::process().acquire(

@@ -210,8 +210,9 @@ class Scenario {
     step("ready-trip");
     if (!pipeline_.set_state(GST_STATE_READY)) ledger_.fail("PLAYING -> READY failed");
     ledger_.end_epoch();
-    // READY-only properties take effect on the way back up.
-    if (!o_.pipeline.passthrough)
+    // READY-only properties take effect on the way back up (not where
+    // elements share an engine: theirs must agree).
+    if (!o_.pipeline.passthrough && o_.streams == 1)
       g_object_set(pipeline_.enhancer(), "batch-size", 1 + static_cast<guint>(rng_() % 4),
                    "pipeline-depth", static_cast<guint>(rng_() % 3), nullptr);
     const bool ok = pipeline_.set_state(GST_STATE_PLAYING);
