@@ -103,7 +103,8 @@ int run_row(const StreamsBench& bench, int streams, bool shared) {
   GstBus* bus = gst_element_get_bus(pipeline);
   if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     throw std::runtime_error("the pipeline does not start (a model or property error?)");
-  gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND);
+  // The models are loaded by now (each element's start, READY -> PAUSED);
+  // the live sinks complete PLAYING only once frames come.
   const double rss_loaded = proc_status_mib("VmRSS:");
 
   // The cameras: each pushes its frames at the frame rate.
