@@ -49,7 +49,10 @@
 #include "generator/gpen_config.h"
 #include "generator/gpen_flops.h"
 #include "generator/gpen_generator.h"
+#include <glib.h>
+
 #include "pipeline_mode.h"
+#include "streams_mode.h"
 #include "runtime/cuda_memory.h"
 #include "runtime/device.h"
 #include "runtime/error.h"
@@ -89,6 +92,8 @@ struct Options {
                             // pipeline mode: a folder (or image) to restore
   int jobs = 0;             // pipeline mode: codec workers (0: gpen-enhance's default)
   int decode_threads = 0;   // 0: the machine's hardware threads
+  StreamsBench streams;     // streams mode
+  bool streams_given = false;
 };
 
 void usage() {
@@ -107,6 +112,12 @@ void usage() {
       "                     default 1,2 on CUDA, 1 on the CPU)\n"
       "  [--input IMAGE [--decode-threads N]]   (frames mode: decode IMAGE for every frame, on\n"
       "                     N threads ahead of the GPU, instead of frames already in memory)\n"
+      "  [--mode streams --model FILE --input IMAGE [--streams 1,4,8] [--shared off,on]\n"
+      "   [--fps 25] [--batch-timeout-ms 40] [--face-mode aligned|full] [--size 128]]\n"
+      "                    (N live streams through N gpenenhance elements, sharing one engine\n"
+      "                     by model-instance-id or not: faces/s, faces per batch, per-stream\n"
+      "                     latency p50/p99 and memory; --batches' first value is the batch size,\n"
+      "                     --frames the frames per stream; each row in a process of its own)\n"
       "  [--profile DIR]   (network mode: one more run of each row under the profiler, a\n"
       "                     Chrome trace per row in DIR; scripts/gpu/trace_summary.py reads it)\n"
       "modes: network = the generator on device tensors; aligned = enhance_aligned on\n"
@@ -174,6 +185,19 @@ Options parse(int argc, char** argv) {
     else if (arg == "--threads") o.threads = std::atoi(value().c_str());
     else if (arg == "--profile") o.profile_dir = value();
     else if (arg == "--input") o.input = value();
+    else if (arg == "--streams") {
+      o.streams.streams.clear();
+      for (const int n : parse_batches(value())) o.streams.streams.push_back(std::max(n, 1));
+      o.streams_given = true;
+    } else if (arg == "--shared") {
+      o.streams.shared = split(value());
+      for (const auto& v : o.streams.shared) parse_on_off(v);
+      o.streams_given = true;
+    } else if (arg == "--fps") o.streams.fps = std::max(1, std::atoi(value().c_str()));
+    else if (arg == "--batch-timeout-ms") o.streams.batch_timeout_ms = std::atof(value().c_str());
+    else if (arg == "--face-mode") o.streams.face_mode = value();
+    else if (arg == "--size") o.streams.size = std::max(8, std::atoi(value().c_str()));
+    else if (arg == "--row-only") o.streams.row_only = true;
     else if (arg == "--decode-threads") o.decode_threads = std::max(1, std::atoi(value().c_str()));
     else if (arg == "--peak-tflops") {
       for (const auto& item : split(value())) {
@@ -189,10 +213,17 @@ Options parse(int argc, char** argv) {
       throw UsageError("unknown option " + arg);
     }
   }
-  if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames" && o.mode != "pipeline")
+  if (o.mode != "network" && o.mode != "aligned" && o.mode != "frames" && o.mode != "pipeline" &&
+      o.mode != "streams")
     throw UsageError("unknown mode '" + o.mode + "'");
-  if (!o.input.empty() && o.mode != "frames" && o.mode != "pipeline")
-    throw UsageError("--input needs --mode frames or pipeline");
+  if (!o.input.empty() && o.mode != "frames" && o.mode != "pipeline" && o.mode != "streams")
+    throw UsageError("--input needs --mode frames, pipeline or streams");
+  if (o.streams_given && o.mode != "streams")
+    throw UsageError("--streams and --shared need --mode streams");
+  if (o.mode == "streams" && (o.model.empty() || o.input.empty()))
+    throw UsageError("--mode streams needs --model FILE and --input IMAGE");
+  if (o.mode == "streams" && o.streams.face_mode != "aligned" && o.streams.face_mode != "full")
+    throw UsageError("--face-mode takes aligned or full");
   if (o.mode != "pipeline" && std::find(o.batches.begin(), o.batches.end(), 0) != o.batches.end())
     throw UsageError("batch size 0 (automatic) needs --mode pipeline");
   if (o.mode == "pipeline" && (o.model.empty() || o.input.empty()))
@@ -437,6 +468,21 @@ gpen::TensorMap random_retinaface_r50(std::uint64_t seed) {
 int main(int argc, char** argv) {
   try {
     Options o = parse(argc, argv);
+    if (o.mode == "streams") {
+      StreamsBench bench = o.streams;
+      bench.model = o.model;
+      bench.input = o.input;
+      bench.device = o.device == "auto" ? "cpu" : o.device;
+      if (!o.batches.empty()) bench.batch_size = std::max(o.batches.front(), 1);
+      bench.frames = o.frames;
+      bench.self = std::filesystem::read_symlink("/proc/self/exe").string();
+      // The plugin of this build tree, unless GST_PLUGIN_PATH already names one.
+      const char* path = g_getenv("GST_PLUGIN_PATH");
+      const std::string plugins = std::string(GPEN_BENCH_PLUGIN_DIR) +
+                                  (path && *path ? G_SEARCHPATH_SEPARATOR_S + std::string(path) : "");
+      g_setenv("GST_PLUGIN_PATH", plugins.c_str(), TRUE);
+      return run_streams_mode(bench);
+    }
     if (o.mode == "pipeline") {
       PipelineBench bench;
       bench.model = o.model;

@@ -9,6 +9,11 @@
  * GAP); they leave in arrival order with their timestamps, flags and metas.
  * The element keeps the GObject glue: properties, caps, events, allocation,
  * latency and the batch-timeout thread.
+ *
+ * model-instance-id: elements with the same id share one engine (model,
+ * device, detection and batcher: gpen::SharedEngine); each is a stream of it
+ * (gpen::EngineStream) whose frames leave in its own order. Without an id
+ * the element has an engine of its own.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -32,8 +37,10 @@
 #include "face_enhancer.h"
 #include "faces/detection_pool.h"
 #include "faces/face_detector.h"
+#include "engine/shared_engine.h"
 #include "frame_batcher.h"
 #include "gstgpendetectorprops.h"
+#include "gstgpenengine.h"
 #include "gstgpenenums.h"
 #include "gstgpenevents.h"
 #include "gstgpenfaces.h"
@@ -74,6 +81,7 @@ enum {
   PROP_MESSAGES,
   PROP_PIPELINE_DEPTH,
   PROP_DETECTION_THREADS,
+  PROP_MODEL_INSTANCE_ID,
   PROP_DETECTOR_FIRST,  // the shared detector properties follow
 };
 // paste-mask and parse-model (gstgpenpaste) after them, then task, then
@@ -105,6 +113,7 @@ struct Settings {
   GpenPasteSettings paste;
   GstGpenTask task = GST_GPEN_TASK_RESTORE;
   GpenTrackingSettings tracking;
+  std::string model_instance_id;  // empty: an engine of its own
 };
 
 // What the element runs with, set in start() and stop() (and the frame rate
@@ -132,13 +141,10 @@ struct GpenEnhancePrivate {
   InUse in_use;
 
   // Set in start(), cleared in stop(); used from the streaming thread and the
-  // batch-timeout thread, both of which hold the sink pad's stream lock.
-  std::unique_ptr<gpen::FaceEnhancer> enhancer;
-  // face-mode=full only: the detector, or the pool of detection workers.
-  std::unique_ptr<gpen::FaceDetector> detector;
-  std::unique_ptr<gpen::DetectionPool> detection_pool;
-  std::unique_ptr<gpen::FaceParser> parser;  // full mode with paste-mask=parse
-  std::unique_ptr<gpen::FrameBatcher> batcher;
+  // batch-timeout thread, both of which hold the sink pad's stream lock. Our
+  // stream of the engine (the model, detection and batcher), ours alone or
+  // shared by model-instance-id.
+  std::unique_ptr<gpen::EngineStream> batcher;
   GstVideoInfo info;
   bool have_info = false;
   // The frames in `batcher`, by id (stream lock).
@@ -147,10 +153,13 @@ struct GpenEnhancePrivate {
   // Frames done, waiting for generate_output (stream lock).
   std::deque<GstBuffer*> ready;
 
-  // Wakes the batch-timeout thread; `timer_lock` guards `stopping`.
+  // Wakes the batch-timeout thread; `timer_lock` guards `stopping` and
+  // `finished_elsewhere` (a shared engine finished frames of ours in another
+  // stream's call: the thread pushes them).
   std::mutex timer_lock;
   std::condition_variable timer_wake;
   bool stopping = false;
+  bool finished_elsewhere = false;
   std::thread timeout_thread;
 
   gpen::InferenceLatency latency;
@@ -261,6 +270,23 @@ static void discard_frames(GpenEnhancePrivate* priv) {
   priv->ready.clear();
 }
 
+/* Pushes the frames of ours that another stream of a shared engine
+ * finished. Called with the stream lock held. */
+static void push_finished(GstGpenEnhance* self) {
+  GpenEnhancePrivate* priv = self->priv;
+  if (!priv->batcher) return;
+  collect_finished(self);
+  std::deque<GstBuffer*> frames;
+  frames.swap(priv->ready);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (auto* buffer : frames) {
+    if (ret == GST_FLOW_OK || ret == GST_FLOW_NOT_LINKED)
+      ret = gst_pad_push(GST_BASE_TRANSFORM(self)->srcpad, buffer);
+    else
+      gst_buffer_unref(buffer);
+  }
+}
+
 /* The gpen-stats element message, at EOS. */
 static void post_stats(GstGpenEnhance* self) {
   GpenEnhancePrivate* priv = self->priv;
@@ -277,6 +303,15 @@ static void timeout_loop(GstGpenEnhance* self) {
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
   std::unique_lock<std::mutex> lock(priv->timer_lock);
   while (!priv->stopping) {
+    if (priv->finished_elsewhere) {
+      priv->finished_elsewhere = false;
+      lock.unlock();
+      GST_PAD_STREAM_LOCK(trans->sinkpad);
+      push_finished(self);
+      GST_PAD_STREAM_UNLOCK(trans->sinkpad);
+      lock.lock();
+      continue;
+    }
     GST_OBJECT_LOCK(self);
     const guint64 timeout = priv->settings.batch_timeout;
     GST_OBJECT_UNLOCK(self);
@@ -314,6 +349,45 @@ static void timeout_loop(GstGpenEnhance* self) {
 /* ---------------------------------------------------------------------- */
 /* GstBaseTransform                                                        */
 
+/* Loads the model and the detection the properties ask for; null after
+ * posting an error. */
+static std::shared_ptr<gpen::SharedEngine> load_engine(GstGpenEnhance* self,
+                                                       const Settings& settings) {
+  const auto device = gpen_resolve_device(GST_ELEMENT(self), settings.device);
+  if (!device) return nullptr;
+  gpen::EngineParts parts;
+  parts.batch_size = static_cast<int>(settings.batch_size);
+  parts.enhancer = gpen_load_enhancer(GST_ELEMENT(self), settings.model, *device,
+                                      gpen_core_precision(settings.precision), parts.batch_size);
+  if (!parts.enhancer) return nullptr;
+  const bool full = settings.face_mode == GST_GPEN_FACE_MODE_FULL;
+  if (full && !gpen_create_detection(GST_ELEMENT(self), settings.detection,
+                                     settings.detection_threads, *device, parts.detector,
+                                     parts.pool))
+    return nullptr;
+  if (full && !gpen_create_face_parser(GST_ELEMENT(self), settings.paste, *device, parts.parser))
+    return nullptr;
+  // A batch in flight pays where the device works apart from the host (CUDA)
+  // and costs a batch of latency anywhere. Full mode waits for the device in
+  // detection anyway: one batch at a time there unless asked.
+  parts.pipeline_depth = settings.pipeline_depth > 0 ? static_cast<int>(settings.pipeline_depth)
+                         : !full && device->is_cuda() ? 2
+                                                      : 1;
+  GST_INFO_OBJECT(self, "pipeline depth %d%s", parts.pipeline_depth,
+                  settings.pipeline_depth == 0 ? " (automatic)" : "");
+  parts.mode = full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned;
+  return std::make_shared<gpen::SharedEngine>(std::move(parts));
+}
+
+/* A shared engine finished frames of ours: the timeout thread pushes them. */
+static void wake_for_finished(GstGpenEnhance* self) {
+  {
+    std::lock_guard<std::mutex> lock(self->priv->timer_lock);
+    self->priv->finished_elsewhere = true;
+  }
+  self->priv->timer_wake.notify_all();
+}
+
 static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
   GstGpenEnhance* self = GST_GPEN_ENHANCE(trans);
   GpenEnhancePrivate* priv = self->priv;
@@ -328,42 +402,22 @@ static gboolean gst_gpen_enhance_start(GstBaseTransform* trans) {
                        "face_colorization.py"));
     return FALSE;
   }
-  const auto device = gpen_resolve_device(GST_ELEMENT(self), settings.device);
-  if (!device) return FALSE;
-  int batch_size = static_cast<int>(settings.batch_size);
-  priv->enhancer = gpen_load_enhancer(GST_ELEMENT(self), settings.model, *device,
-                                      gpen_core_precision(settings.precision), batch_size);
-  if (!priv->enhancer) return FALSE;
-  const bool full = settings.face_mode == GST_GPEN_FACE_MODE_FULL;
-  if (full && !gpen_create_detection(GST_ELEMENT(self), settings.detection,
-                                     settings.detection_threads, *device, priv->detector,
-                                     priv->detection_pool)) {
-    priv->enhancer.reset();
-    return FALSE;
+  const auto engine =
+      settings.model_instance_id.empty()
+          ? load_engine(self, settings)
+          : gpen_acquire_engine(GST_ELEMENT(self), settings.model_instance_id,
+                                [&] { return load_engine(self, settings); });
+  if (!engine) return FALSE;
+  {
+    std::lock_guard<std::mutex> lock(priv->timer_lock);
+    priv->finished_elsewhere = false;
   }
-  if (full && !gpen_create_face_parser(GST_ELEMENT(self), settings.paste, *device, priv->parser)) {
-    priv->detection_pool.reset();
-    priv->detector.reset();
-    priv->enhancer.reset();
-    return FALSE;
-  }
-  // A batch in flight pays where the device works apart from the host (CUDA)
-  // and costs a batch of latency anywhere. Full mode waits for the device in
-  // detection anyway: one batch at a time there unless asked.
-  const int depth = settings.pipeline_depth > 0 ? static_cast<int>(settings.pipeline_depth)
-                    : !full && device->is_cuda() ? 2
-                                                 : 1;
-  GST_INFO_OBJECT(self, "pipeline depth %d%s", depth,
-                  settings.pipeline_depth == 0 ? " (automatic)" : "");
-  priv->batcher = std::make_unique<gpen::FrameBatcher>(
-      *priv->enhancer, priv->detector.get(),
-      full ? gpen::FaceMode::Full : gpen::FaceMode::Aligned, batch_size, depth,
-      priv->detection_pool.get());
-  priv->batcher->set_face_parser(priv->parser.get());
+  priv->batcher =
+      std::make_unique<gpen::EngineStream>(engine, [self] { wake_for_finished(self); });
   GST_OBJECT_LOCK(self);
-  priv->in_use.device = device->str();
-  priv->in_use.batch_size = static_cast<guint>(batch_size);
-  priv->in_use.pipeline_depth = static_cast<guint>(depth);
+  priv->in_use.device = engine->enhancer().device().str();
+  priv->in_use.batch_size = static_cast<guint>(priv->batcher->batch_size());
+  priv->in_use.pipeline_depth = static_cast<guint>(priv->batcher->pipeline_depth());
   priv->in_use.lookahead = static_cast<guint>(priv->batcher->lookahead());
   GST_OBJECT_UNLOCK(self);
   priv->latency.reset();
@@ -385,11 +439,8 @@ static gboolean gst_gpen_enhance_stop(GstBaseTransform* trans) {
   priv->timer_wake.notify_all();
   if (priv->timeout_thread.joinable()) priv->timeout_thread.join();
   discard_frames(priv);
+  // Leaves the engine; the last of its streams frees it.
   priv->batcher.reset();
-  priv->parser.reset();
-  priv->detection_pool.reset();
-  priv->detector.reset();
-  priv->enhancer.reset();
   priv->have_info = false;
   GST_OBJECT_LOCK(self);
   priv->in_use = InUse{};
@@ -586,6 +637,11 @@ static void gst_gpen_enhance_set_property(GObject* object, guint prop_id, const 
     case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
     case PROP_PIPELINE_DEPTH: s.pipeline_depth = g_value_get_uint(value); break;
     case PROP_DETECTION_THREADS: s.detection_threads = g_value_get_uint(value); break;
+    case PROP_MODEL_INSTANCE_ID: {
+      const gchar* id = g_value_get_string(value);
+      s.model_instance_id = id ? id : "";
+      break;
+    }
     case PROP_BATCH_TIMEOUT: s.batch_timeout = g_value_get_uint64(value); break;
     case PROP_DEVICE: {
       const gchar* device = g_value_get_string(value);
@@ -624,6 +680,7 @@ static void gst_gpen_enhance_get_property(GObject* object, guint prop_id, GValue
     case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
     case PROP_PIPELINE_DEPTH: g_value_set_uint(value, s.pipeline_depth); break;
     case PROP_DETECTION_THREADS: g_value_set_uint(value, s.detection_threads); break;
+    case PROP_MODEL_INSTANCE_ID: g_value_set_string(value, s.model_instance_id.c_str()); break;
     case PROP_BATCH_TIMEOUT: g_value_set_uint64(value, s.batch_timeout); break;
     case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
     case PROP_PRECISION: g_value_set_enum(value, s.precision); break;
@@ -708,6 +765,14 @@ static void gst_gpen_enhance_class_init(GstGpenEnhanceClass* klass) {
                         "network runs, each frame on one; frames wait that many frames longer "
                         "(0 = none: frames are detected in the streaming thread, batched)",
                         0, 64, 0, ready));
+  g_object_class_install_property(gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string("model-instance-id", "Model instance id",
+                          "Elements with the same id share one loaded model, device and batcher "
+                          "in the process: the faces of all their streams fill the same batches, "
+                          "each stream's frames leave in its own order. Their model, device, "
+                          "precision, face-mode, batch-size, pipeline-depth and detection "
+                          "properties must agree (empty = a model of its own)",
+                          "", ready));
   gpen_detector_install_properties(gobject_class, PROP_DETECTOR_FIRST);
   gpen_paste_install_properties(gobject_class, PROP_PASTE_FIRST);
   gpen_task_install_property(gobject_class, PROP_TASK);

@@ -117,6 +117,13 @@ void FaceEnhancer::enhance_aligned(const std::vector<ImageView>& faces, float st
 // unpacked, resized, blended and packed on the device; nothing here waits
 // for the device (the downloads are queued: LaunchedBatch::finish waits).
 LaunchedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, float strength) {
+  return launch_aligned(faces, std::vector<float>(faces.size(), strength));
+}
+
+LaunchedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces,
+                                           const std::vector<float>& strengths) {
+  TORCH_CHECK(strengths.size() == faces.size(), "launch_aligned: ", faces.size(), " faces, ",
+              strengths.size(), " strengths");
   LaunchedBatch batch;
   if (faces.empty()) return batch;
   const auto start = std::chrono::steady_clock::now();
@@ -139,12 +146,12 @@ LaunchedBatch FaceEnhancer::launch_aligned(const std::vector<ImageView>& faces, 
   }
   const auto outputs = run_network(torch::cat(inputs, 0));
 
-  const double keep = 1.0 - static_cast<double>(strength);
   for (std::size_t i = 0; i < faces.size(); ++i) {
     const auto& face = faces[i];
+    const double strength = strengths[i], keep = 1.0 - strength;
     auto enhanced = to_pixel_range(resize(outputs.slice(0, i, i + 1), face.height, face.width));
     if (keep > 0.0)
-      enhanced = enhanced * static_cast<double>(strength) + originals[i].to(torch::kFloat) * keep;
+      enhanced = enhanced * strength + originals[i].to(torch::kFloat) * keep;
     const auto pixels = quantize(enhanced)[0];
     if (cuda)
       batch.add(images[i], pixels);  // the image's bytes back whole

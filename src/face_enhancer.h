@@ -64,6 +64,9 @@ class FaceEnhancer {
   // batch before finishing this one keeps the device busy while the host
   // copies pixels in and out.
   LaunchedBatch launch_aligned(const std::vector<ImageView>& faces, float strength);
+  // The same with a strength per face (streams sharing a batch).
+  LaunchedBatch launch_aligned(const std::vector<ImageView>& faces,
+                               const std::vector<float>& strengths);
 
   // Enhances aligned crops: float [N, 3, S, S] RGB in [0, 255] (S the model
   // size, any device) -> the network's faces, float [N, 3, S, S] in [0, 255]

@@ -62,11 +62,12 @@ FrameBatcher::FrameBatcher(FaceEnhancer& enhancer, FaceDetector* detector, FaceM
       lookahead_(pool_ ? static_cast<int>(pool_->workers()) : 0) {}
 
 void FrameBatcher::push(FrameId id, const ImageView& image,
-                        std::optional<std::vector<FaceDetection>> faces) {
+                        std::optional<std::vector<FaceDetection>> faces, StreamId stream) {
   TORCH_CHECK(image.data && image.width > 0 && image.height > 0,
               "FrameBatcher: a frame needs pixels, got ", image.width, "x", image.height);
   Frame frame;
   frame.id = id;
+  frame.stream = stream;
   frame.image = image;
   frame.arrival = Clock::now();
   torch::Tensor host_rgb;
@@ -84,11 +85,12 @@ void FrameBatcher::push(FrameId id, const ImageView& image,
 }
 
 void FrameBatcher::push(FrameId id, const YuvView& image,
-                        std::optional<std::vector<FaceDetection>> faces) {
+                        std::optional<std::vector<FaceDetection>> faces, StreamId stream) {
   TORCH_CHECK(image.y && image.u && image.width > 0 && image.height > 0,
               "FrameBatcher: a frame needs pixels, got ", image.width, "x", image.height);
   Frame frame;
   frame.id = id;
+  frame.stream = stream;
   frame.yuv = image;
   frame.arrival = Clock::now();
   torch::Tensor host_rgb;
@@ -125,10 +127,12 @@ void FrameBatcher::queue(Frame frame, std::optional<std::vector<FaceDetection>> 
   if (mode_ == FaceMode::Full) {
     frame.for_detector = detects_on_host(faces.has_value()) ? host_rgb : frame.on_device;
     // Between searches (detection interval), the tracks give the faces.
-    if (!faces && tracking_.enabled) {
-      const auto interval = static_cast<std::uint64_t>(std::max(tracking_.detection_interval, 1));
-      frame.track_only = since_search_ % interval != 0;
-      ++since_search_;
+    StreamTracks& tracks = tracks_[frame.stream];
+    if (!faces && tracks.options.enabled) {
+      const auto interval =
+          static_cast<std::uint64_t>(std::max(tracks.options.detection_interval, 1));
+      frame.track_only = tracks.since_search % interval != 0;
+      ++tracks.since_search;
     }
     // The pool starts on it at once.
     if (pool_ && !faces && !frame.track_only) frame.detecting = pool_->submit(frame.for_detector);
@@ -151,6 +155,24 @@ std::size_t FrameBatcher::in_flight() const {
   return count;
 }
 
+std::size_t FrameBatcher::size(StreamId stream) const {
+  return static_cast<std::size_t>(std::count_if(
+      frames_.begin(), frames_.end(), [&](const Frame& f) { return f.stream == stream; }));
+}
+
+std::size_t FrameBatcher::in_flight(StreamId stream) const {
+  return static_cast<std::size_t>(std::count_if(frames_.begin(), frames_.end(), [&](const Frame& f) {
+    return f.stream == stream && f.launched && !f.done;
+  }));
+}
+
+std::optional<FrameBatcher::Clock::time_point> FrameBatcher::oldest_arrival(
+    StreamId stream) const {
+  for (const auto& frame : frames_)
+    if (frame.stream == stream) return frame.arrival;
+  return std::nullopt;
+}
+
 std::optional<FrameBatcher::Clock::time_point> FrameBatcher::oldest_arrival() const {
   const Clock::rep ticks = oldest_.load(std::memory_order_acquire);
   if (ticks == kNone) return std::nullopt;
@@ -165,23 +187,33 @@ void FrameBatcher::note_oldest() {
 /* ---- aligned mode ---- */
 
 // Launches every frame not yet launched once there is a batch of them (or a
-// drain): they are read now and written when the batch finishes. Strength 0
-// launches nothing: the frames leave as they came.
-std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOptions& options,
-                                                                 bool drain) {
+// drain of one of them): they are read now and written when the batch
+// finishes. Strength 0 launches nothing: those frames leave as they came.
+std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const Drain& drain) {
   std::vector<Frame*> waiting;
+  bool due = false;
   for (auto& frame : frames_)
-    if (!frame.launched) waiting.push_back(&frame);
-  if (waiting.empty() || (!drain && waiting.size() < static_cast<std::size_t>(batch_size_)))
+    if (!frame.launched) {
+      waiting.push_back(&frame);
+      due = due || drain.covers(frame);
+    }
+  if (waiting.empty() || (!due && waiting.size() < static_cast<std::size_t>(batch_size_)))
     return std::nullopt;
   Launch launch;
   std::vector<ImageView> views;
+  std::vector<float> strengths;  // streams sharing a batch may ask for different ones
   for (Frame* frame : waiting) {
     frame->faces = {whole_frame(frame->image)};
     launch.frames.push_back(frame->id);
-    views.push_back(frame->image);
+    if (frame->options.strength > 0.f) {
+      views.push_back(frame->image);
+      strengths.push_back(frame->options.strength);
+    }
   }
-  if (options.strength > 0.f && options.colorize) {
+  bool colorize = false;  // the task is the element's: one for all the engine's streams
+  for (Frame* frame : waiting)
+    colorize = colorize || (frame->options.strength > 0.f && frame->options.colorize);
+  if (!views.empty() && colorize) {
     // Colorization's post-processing is OpenCV's on the host, as the
     // reference's: the batch is done here, its results written at finish.
     const StageTimer timer(stats_, Stage::Network);
@@ -198,30 +230,31 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_aligned(const RestoreOp
     }
     ++batches_run_;
     stats_.faces += views.size();
-  } else if (options.strength > 0.f) {
+  } else if (!views.empty()) {
     const StageTimer timer(stats_, Stage::Network);
-    launch.results = enhancer_.launch_aligned(views, options.strength);
+    launch.results = enhancer_.launch_aligned(views, strengths);
     ++batches_run_;
     stats_.faces += views.size();
   }
   for (Frame* frame : waiting) {
     frame->launched = true;
-    frame->changed = options.strength > 0.f;
+    frame->changed = frame->options.strength > 0.f;
   }
   return launch;
 }
 
 /* ---- full mode ---- */
 
-void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
-                          const RestoreOptions& options) {
+void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces) {
+  const RestoreOptions& options = frame.options;
   const StageTimer timer(stats_, Stage::Alignment);
   const int size = enhancer_.model_size();
   const int width = frame.image.width, height = frame.image.height;
   faces = select_faces(std::move(faces), width, height, options.max_faces);
-  if (tracking_.enabled) {
+  if (StreamTracks& tracks = tracks_[frame.stream]; tracks.options.enabled) {
     // Carried faces may have moved out of the frame, or past max_faces.
-    faces = select_faces(frame.track_only ? tracker_.carry() : tracker_.update(faces), width,
+    FaceTracker& tracker = tracks.tracker;
+    faces = select_faces(frame.track_only ? tracker.carry() : tracker.update(faces), width,
                          height, options.max_faces);
   }
   for (auto& face : faces) {
@@ -246,13 +279,14 @@ void FrameBatcher::locate(Frame& frame, std::vector<FaceDetection> faces,
 
 // `forced`: how many of the oldest frames not launched must be located now.
 // Faces found are kept with their frames and located in push order
-// (locate_in_order): the tracker sees the frames of the stream in order.
-void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t forced) {
+// (locate_in_order): the tracker sees each stream's frames in order.
+void FrameBatcher::detect(const Drain& drain, std::size_t forced) {
   std::vector<Frame*> waiting;
+  bool due = false;          // a frame waiting for the detector must be located now
   std::size_t position = 0;  // among the frames not launched
   for (auto& frame : frames_) {
     if (frame.launched) continue;
-    const bool must = drain || position++ < forced;
+    const bool must = drain.covers(frame) || position++ < forced;
     if (frame.located || frame.found || frame.track_only) continue;
     if (frame.detecting) {
       // The pool's faces: taken as soon as they are there, waited for when due.
@@ -264,14 +298,16 @@ void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t
       frame.detecting.reset();
       continue;
     }
-    if (!detector_)
+    if (!detector_) {
       frame.found.emplace();
-    else
+    } else {
       waiting.push_back(&frame);
+      due = due || drain.covers(frame);
+    }
   }
   // Wait until the frames' faces could fill a batch (a frame has one face or
   // more, as far as anyone can tell before looking).
-  if (!waiting.empty() && (drain || forced > 0 ||
+  if (!waiting.empty() && (due || forced > 0 ||
                            waiting.size() + crops_.size() >= static_cast<std::size_t>(batch_size_))) {
     // Frames of one size go through the detector together, batch_size at most.
     std::size_t start = 0;
@@ -291,30 +327,45 @@ void FrameBatcher::detect(const RestoreOptions& options, bool drain, std::size_t
       start = end;
     }
   }
-  locate_in_order(options);
+  locate_in_order();
 }
 
-// The frames whose faces are known, oldest first, up to the first one whose
-// faces are not.
-void FrameBatcher::locate_in_order(const RestoreOptions& options) {
+// Each stream's frames whose faces are known, oldest first, up to the first
+// one of that stream whose faces are not.
+void FrameBatcher::locate_in_order() {
+  std::vector<StreamId> waiting;  // streams held up by a frame still searched
   for (auto& frame : frames_) {
     if (frame.launched || frame.located) continue;
+    if (std::find(waiting.begin(), waiting.end(), frame.stream) != waiting.end()) continue;
     if (frame.found)
-      locate(frame, std::move(*frame.found), options);
+      locate(frame, std::move(*frame.found));
     else if (frame.track_only)
-      locate(frame, {}, options);
+      locate(frame, {});
     else
-      break;
+      waiting.push_back(frame.stream);
   }
 }
 
-std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
+// `all`: every crop goes; else full batches, and partial ones while crops of
+// frames `drain` covers wait.
+std::size_t FrameBatcher::enhance(bool all, const Drain& drain) {
+  const auto due = [&] {
+    if (all) return !crops_.empty();
+    for (const Crop& crop : crops_)
+      if (const Frame* frame = find(crop.frame); frame && drain.covers(*frame)) return true;
+    return false;
+  };
   std::size_t count = 0;
-  while (crops_.size() >= static_cast<std::size_t>(batch_size_) || (drain && !crops_.empty())) {
+  while (crops_.size() >= static_cast<std::size_t>(batch_size_) || due()) {
     const std::size_t n = std::min(crops_.size(), static_cast<std::size_t>(batch_size_));
     std::vector<torch::Tensor> pixels;
+    std::vector<float> amounts;  // per crop: its frame's stream's sharpen
     pixels.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) pixels.push_back(crops_[i].pixels);
+    for (std::size_t i = 0; i < n; ++i) {
+      pixels.push_back(crops_[i].pixels);
+      const Frame* frame = find(crops_[i].frame);
+      amounts.push_back(frame ? frame->options.sharpen : 0.f);
+    }
     torch::Tensor restored;
     {
       const StageTimer timer(stats_, Stage::Network);
@@ -329,7 +380,16 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
     }
     {
       const StageTimer timer(stats_, Stage::Network);
-      restored = sharpen(restored, options.sharpen);
+      if (std::all_of(amounts.begin(), amounts.end(), [&](float a) { return a == amounts[0]; })) {
+        restored = sharpen(restored, amounts[0]);
+      } else {
+        std::vector<torch::Tensor> each;
+        for (std::size_t i = 0; i < n; ++i)
+          each.push_back(sharpen(restored.slice(0, static_cast<std::int64_t>(i),
+                                                static_cast<std::int64_t>(i) + 1),
+                                 amounts[i]));
+        restored = torch::cat(each, 0);
+      }
     }
     ++batches_run_;
     stats_.faces += n;
@@ -349,8 +409,7 @@ std::size_t FrameBatcher::enhance(const RestoreOptions& options, bool drain) {
 
 // Detection, the network over full batches of faces, then the frames whose
 // faces are all back, in order, pasted and launched into their images.
-std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptions& options,
-                                                              bool drain,
+std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const Drain& drain,
                                                               BatchProgress& progress) {
   const auto start = Clock::now();
   // A stream where faces are rare must not hold frames without bound while
@@ -362,13 +421,21 @@ std::optional<FrameBatcher::Launch> FrameBatcher::launch_full(const RestoreOptio
   const auto lookahead = static_cast<std::size_t>(lookahead_);
   const std::size_t forced =
       waiting >= static_cast<std::size_t>(batch_size_) + lookahead ? waiting - lookahead : 0;
-  detect(options, drain, forced);
-  progress.faces += enhance(options, drain || forced > 0);
+  detect(drain, forced);
+  progress.faces += enhance(drain.all || forced > 0, drain);
 
   Launch launch;
+  std::vector<StreamId> waiting_streams;  // streams with a frame not ready before
   for (auto& frame : frames_) {
     if (frame.launched) continue;
-    if (!frame.located || frame.remaining > 0) break;  // frames leave in order
+    const bool behind = std::find(waiting_streams.begin(), waiting_streams.end(),
+                                  frame.stream) != waiting_streams.end();
+    if (behind) continue;
+    if (!frame.located || frame.remaining > 0) {  // a stream's frames leave in its order
+      waiting_streams.push_back(frame.stream);
+      continue;
+    }
+    const RestoreOptions& options = frame.options;
     if (!frame.faces.empty() && options.strength > 0.f) {
       const StageTimer timer(stats_, Stage::PasteBack);
       PasteOptions paste;
@@ -433,16 +500,34 @@ void FrameBatcher::finish(Launch& launch, BatchProgress& progress) {
 }
 
 BatchProgress FrameBatcher::advance(const RestoreOptions& options, bool drain) {
+  for (auto& frame : frames_)
+    if (!frame.launched) frame.options = options;
+  Drain scope;
+  scope.any = scope.all = drain;
+  return run(scope);
+}
+
+BatchProgress FrameBatcher::advance(StreamId stream, const RestoreOptions& options, bool drain) {
+  for (auto& frame : frames_)
+    if (!frame.launched && frame.stream == stream) frame.options = options;
+  Drain scope;
+  scope.any = drain;
+  scope.stream = stream;
+  return run(scope);
+}
+
+BatchProgress FrameBatcher::run(const Drain& drain_scope) {
+  const bool drain = drain_scope.any;
   torch::InferenceMode inference;
   // Full mode: frames, crops and masks live in host memory on every device.
   const CpuTensorCacheScope cache(mode_ == FaceMode::Full || enhancer_.device().is_cpu());
   BatchProgress progress;
   std::optional<Launch> launched;
   if (mode_ == FaceMode::Aligned) {
-    launched = launch_aligned(options, drain);
+    launched = launch_aligned(drain_scope);
     if (launched) progress.faces += launched->results.size();
   } else {
-    launched = launch_full(options, drain, progress);
+    launched = launch_full(drain_scope, progress);
   }
   if (launched || drain) {
     // The batches in flight are older: they finish first.
@@ -475,6 +560,26 @@ std::optional<FinishedFrame> FrameBatcher::pop() {
   return out;
 }
 
+bool FrameBatcher::ready(StreamId stream) const {
+  for (const auto& frame : frames_)
+    if (frame.stream == stream) return frame.done;
+  return false;
+}
+
+std::optional<FinishedFrame> FrameBatcher::pop(StreamId stream) {
+  const auto it = std::find_if(frames_.begin(), frames_.end(),
+                               [&](const Frame& f) { return f.stream == stream; });
+  if (it == frames_.end() || !it->done) return std::nullopt;
+  FinishedFrame out;
+  out.id = it->id;
+  out.faces = std::move(it->faces);
+  out.changed = it->changed;
+  frames_.erase(it);
+  ++stats_.frames;
+  note_oldest();
+  return out;
+}
+
 PipelineStats FrameBatcher::stats() const {
   PipelineStats stats = stats_;
   stats.batches = batches_run_;
@@ -489,19 +594,61 @@ void FrameBatcher::clear() {
   frames_.clear();
   crops_.clear();
   in_flight_.clear();
-  reset_tracks();
+  for (auto& [stream, tracks] : tracks_) reset_tracks(stream);
   note_oldest();
 }
 
-void FrameBatcher::set_tracking(const TrackingOptions& tracking) {
-  if (tracking_.enabled && !tracking.enabled) reset_tracks();
-  tracking_ = tracking;
-  tracker_.set_options(tracking.tracker);
+void FrameBatcher::set_tracking(const TrackingOptions& tracking, StreamId stream) {
+  StreamTracks& tracks = tracks_[stream];
+  if (tracks.options.enabled && !tracking.enabled) reset_tracks(stream);
+  tracks.options = tracking;
+  tracks.tracker.set_options(tracking.tracker);
 }
 
-void FrameBatcher::reset_tracks() {
-  tracker_.reset();
-  since_search_ = 0;
+TrackingOptions FrameBatcher::tracking(StreamId stream) const {
+  const auto found = tracks_.find(stream);
+  return found == tracks_.end() ? TrackingOptions{} : found->second.options;
+}
+
+void FrameBatcher::reset_tracks(StreamId stream) {
+  StreamTracks& tracks = tracks_[stream];
+  tracks.tracker.reset();
+  tracks.since_search = 0;
+}
+
+}  // namespace gpen
+
+namespace gpen {
+
+void FrameBatcher::clear(StreamId stream) {
+  // A batch in flight writes into its frames' images when it finishes:
+  // finished now, while those images are still the stream's to release.
+  if (std::any_of(frames_.begin(), frames_.end(), [&](const Frame& f) {
+        return f.stream == stream && f.launched && !f.done;
+      })) {
+    BatchProgress ignored;
+    while (!in_flight_.empty()) {
+      finish(in_flight_.front(), ignored);
+      in_flight_.pop_front();
+    }
+  }
+  std::vector<FrameId> dropped;
+  for (const auto& frame : frames_)
+    if (frame.stream == stream) {
+      dropped.push_back(frame.id);
+      if (frame.detecting) pool_->forget(*frame.detecting);
+    }
+  const auto is_dropped = [&](FrameId id) {
+    return std::find(dropped.begin(), dropped.end(), id) != dropped.end();
+  };
+  crops_.erase(std::remove_if(crops_.begin(), crops_.end(),
+                              [&](const Crop& c) { return is_dropped(c.frame); }),
+               crops_.end());
+  frames_.erase(std::remove_if(frames_.begin(), frames_.end(),
+                               [&](const Frame& f) { return f.stream == stream; }),
+                frames_.end());
+  reset_tracks(stream);
+  note_oldest();
 }
 
 }  // namespace gpen

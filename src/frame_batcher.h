@@ -14,6 +14,12 @@
 // a DetectionPool, full mode hands each frame to the pool's workers as it
 // arrives and holds as many frames more as the pool has workers, so that the
 // next frames are searched while the network and paste-back run.
+//
+// Frames may belong to several streams (StreamId; 0 when there is one):
+// their faces fill the same batches, and each stream's frames leave in that
+// stream's order (pop(stream)), drain (advance(stream, ...)) and are cleared
+// (clear(stream)) apart from the others'. SharedEngine (engine/) is the
+// multi-stream user.
 #pragma once
 
 #include <atomic>
@@ -22,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -45,6 +52,7 @@ class FaceParser;
 enum class FaceMode { Aligned, Full };
 
 using FrameId = std::uint64_t;
+using StreamId = std::uint32_t;
 
 struct RestoreOptions {
   float strength = 1.f;  // 0 keeps the original faces, 1 pastes the network's
@@ -91,12 +99,14 @@ class FrameBatcher {
   // none); nullopt has them detected here. Ids must be unique among frames
   // held.
   void push(FrameId id, const ImageView& image,
-            std::optional<std::vector<FaceDetection>> faces = std::nullopt);
+            std::optional<std::vector<FaceDetection>> faces = std::nullopt,
+            StreamId stream = 0);
   // The same for a 4:2:0 frame (I420, NV12): its planes go to the network's
   // device and are turned into RGB there; only the pixels its faces changed
   // are written back into its planes (aligned mode: all of them).
   void push(FrameId id, const YuvView& image,
-            std::optional<std::vector<FaceDetection>> faces = std::nullopt);
+            std::optional<std::vector<FaceDetection>> faces = std::nullopt,
+            StreamId stream = 0);
 
   // Does the work that is due: a full batch is launched (full mode: frames
   // waiting for detection are detected together once their faces could fill
@@ -108,9 +118,17 @@ class FrameBatcher {
   // everything held is finished. Throws on detection or network errors (the
   // frames stay held; clear() drops them).
   BatchProgress advance(const RestoreOptions& options, bool drain);
+  // The same for one stream among several: `options` become its frames'
+  // (frames not yet launched), and `drain` finishes its frames only (frames
+  // of other streams may fill the batches that drain runs).
+  BatchProgress advance(StreamId stream, const RestoreOptions& options, bool drain);
 
   // The next frame whose pixels are written, in push order.
   std::optional<FinishedFrame> pop();
+  // The next frame of `stream` whose pixels are written, in its push order.
+  std::optional<FinishedFrame> pop(StreamId stream);
+  // Whether pop(stream) has a frame.
+  bool ready(StreamId stream) const;
 
   // Frames pushed and not yet popped.
   std::size_t size() const { return frames_.size(); }
@@ -118,6 +136,10 @@ class FrameBatcher {
   std::size_t in_flight() const;
   // When the oldest frame not yet popped arrived; safe from any thread.
   std::optional<Clock::time_point> oldest_arrival() const;
+  // The same per stream (not thread-safe).
+  std::size_t size(StreamId stream) const;
+  std::size_t in_flight(StreamId stream) const;
+  std::optional<Clock::time_point> oldest_arrival(StreamId stream) const;
 
   FaceMode mode() const { return mode_; }
   int batch_size() const { return batch_size_; }
@@ -134,6 +156,9 @@ class FrameBatcher {
   // Drops every frame held, launched or not; their images are left as they
   // are or partly written. The tracks are reset.
   void clear();
+  // Drops the frames of `stream` only. The batches in flight are finished
+  // first (they may write into its images; throws on device errors).
+  void clear(StreamId stream);
 
   // Full mode: how faces are followed over the frames (off by default:
   // every frame on its own). With tracking, the faces of each frame go
@@ -141,15 +166,27 @@ class FrameBatcher {
   // smoothing, missed faces carried), and with detection_interval N only
   // every N-th frame without upstream faces is searched; the others get the
   // tracks' faces. Takes effect from the next frame pushed; turning it off
-  // resets the tracks.
-  void set_tracking(const TrackingOptions& tracking);
-  const TrackingOptions& tracking() const { return tracking_; }
-  // Forgets the tracks (a seek, new caps): the next frame is searched.
-  void reset_tracks();
+  // resets the tracks. Each stream has its own tracks and options.
+  void set_tracking(const TrackingOptions& tracking, StreamId stream = 0);
+  TrackingOptions tracking(StreamId stream = 0) const;
+  // Forgets a stream's tracks (a seek, new caps): its next frame is searched.
+  void reset_tracks(StreamId stream = 0);
 
  private:
+  // Which frames a drain must finish: none, all, or one stream's.
+  struct Drain {
+    bool any = false;
+    bool all = false;
+    StreamId stream = 0;
+    template <typename F>
+    bool covers(const F& frame) const {
+      return all || (any && frame.stream == stream);
+    }
+  };
   struct Frame {
     FrameId id = 0;
+    StreamId stream = 0;
+    RestoreOptions options;  // its stream's, as of its last advance before its launch
     ImageView image;  // a 4:2:0 frame: its RGB copy in aligned mode, else only its size
     std::optional<YuvView> yuv;  // the frame's own planes, for 4:2:0 frames
     YuvPlanes yuv_planes;        // full mode: those planes on the network's device
@@ -185,13 +222,13 @@ class FrameBatcher {
   void queue(Frame frame, std::optional<std::vector<FaceDetection>> faces,
              const torch::Tensor& host_rgb);
   Frame* find(FrameId id);
-  std::optional<Launch> launch_aligned(const RestoreOptions& options, bool drain);
-  std::optional<Launch> launch_full(const RestoreOptions& options, bool drain,
-                                    BatchProgress& progress);
-  void detect(const RestoreOptions& options, bool drain, std::size_t forced);
-  void locate(Frame& frame, std::vector<FaceDetection> faces, const RestoreOptions& options);
-  void locate_in_order(const RestoreOptions& options);
-  std::size_t enhance(const RestoreOptions& options, bool drain);
+  BatchProgress run(const Drain& drain);
+  std::optional<Launch> launch_aligned(const Drain& drain);
+  std::optional<Launch> launch_full(const Drain& drain, BatchProgress& progress);
+  void detect(const Drain& drain, std::size_t forced);
+  void locate(Frame& frame, std::vector<FaceDetection> faces);
+  void locate_in_order();
+  std::size_t enhance(bool all, const Drain& drain);
   void finish(Launch& launch, BatchProgress& progress);
   void note_oldest();
 
@@ -204,9 +241,12 @@ class FrameBatcher {
   int pipeline_depth_;
   int lookahead_;
   std::size_t batches_run_ = 0;
-  TrackingOptions tracking_;
-  FaceTracker tracker_;
-  std::uint64_t since_search_ = 0;  // frames pushed since the last one searched
+  struct StreamTracks {
+    TrackingOptions options;
+    FaceTracker tracker;
+    std::uint64_t since_search = 0;  // frames pushed since the last one searched
+  };
+  std::map<StreamId, StreamTracks> tracks_;
   PipelineStats stats_;
   std::optional<Clock::time_point> first_push_;
   std::deque<Frame> frames_;  // in push order, until popped

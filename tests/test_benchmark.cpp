@@ -40,7 +40,8 @@ std::vector<std::vector<std::string>> table_rows(const std::string& out) {
   std::istringstream lines(out);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.rfind("| ", 0) != 0 || contains(line, "| precision |") || contains(line, "| batch |"))
+    if (line.rfind("| ", 0) != 0 || contains(line, "| precision |") || contains(line, "| batch |") ||
+        contains(line, "| streams |"))
       continue;
     std::vector<std::string> cells;
     std::istringstream parts(line.substr(1));
@@ -128,6 +129,26 @@ TEST(Benchmark, PipelineModeRunsTheRealPipeline) {
   // Needs a model file and the images.
   EXPECT_EQ(run({GPEN_BENCHMARK, "--mode", "pipeline", "--input", dir.string()}).status, 2);
   EXPECT_NE(benchmark({"--batches", "0"}).status, 0);  // automatic only in pipeline mode
+}
+
+// N live streams through N elements, sharing one engine or not: a row each,
+// every frame out, the faces counted.
+TEST(Benchmark, StreamsModeHasARowSharedAndNot) {
+  const RunResult r = run({GPEN_BENCHMARK, "--mode", "streams", "--model", kGpen, "--input",
+                           kImage, "--streams", "2", "--shared", "off,on", "--frames", "6",
+                           "--fps", "50", "--batches", "2", "--size", "64"});
+  ASSERT_EQ(r.status, 0) << r.all();
+  std::vector<std::string> shared;
+  for (const auto& cells : table_rows(r.out)) {
+    ASSERT_GE(cells.size(), 13u) << r.out;
+    EXPECT_EQ(cells[0], "2") << r.out;
+    shared.push_back(cells[1]);
+    EXPECT_EQ(cells[2], "12") << r.out;  // frames out
+    EXPECT_EQ(cells[3], "12") << r.out;  // faces: one a frame (aligned)
+    EXPECT_GT(std::atof(cells[7].c_str()), 0.0) << r.out;  // faces per batch
+  }
+  EXPECT_EQ(shared, (std::vector<std::string>{"off", "on"})) << r.out;
+  EXPECT_EQ(benchmark({"--streams", "2"}).status, 2);  // needs --mode streams
 }
 
 // A folder that does not exist yet is made; every row leaves a trace that

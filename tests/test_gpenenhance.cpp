@@ -1655,6 +1655,224 @@ GST_START_TEST(test_full_batch_in_flight) {
 }
 GST_END_TEST;
 
+/* ---- model-instance-id: streams sharing one engine ---------------------- */
+
+static GstHarness* make_shared_harness(const char* name, const char* id, guint batch_size,
+                                       int width, int height, GstElement** element_out = nullptr) {
+  GstElement* element = make_element(batch_size);
+  gst_object_set_name(GST_OBJECT(element), name);
+  g_object_set(element, "model-instance-id", id, nullptr);
+  if (element_out) *element_out = element;
+  GstHarness* h = gst_harness_new_with_element(element, "sink", "src");
+  gst_object_unref(element);
+  gst_harness_set_src_caps_str(h, caps_string("RGB", width, height).c_str());
+  return h;
+}
+
+static cv::Mat sized_face(int index, int width, int height) {
+  cv::Mat face = load_rgb(index % 2 ? "gpen-64_in1.png" : "gpen-64_in0.png"), out;
+  cv::resize(face, out, cv::Size(width, height), 0, 0, cv::INTER_AREA);
+  return out;
+}
+
+/* Pulls `count` frames (waiting: frames of one stream may be finished by
+ * another's push and pushed by its timeout thread); checks their offsets
+ * and timestamps follow from `offset` and returns their pictures. */
+static std::vector<cv::Mat> pull_stream(GstHarness* h, int count, int offset, int width,
+                                        int height) {
+  std::vector<cv::Mat> out;
+  for (int i = 0; i < count; ++i) {
+    GstBuffer* buffer = gst_harness_pull(h);
+    fail_unless(buffer != nullptr, "frame %d never came", i);
+    const guint64 expected = static_cast<guint64>(offset + i);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(buffer), expected);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(buffer), expected * 40 * GST_MSECOND);
+    out.push_back(frame_rgb(buffer, "RGB", width, height));
+    gst_buffer_unref(buffer);
+  }
+  return out;
+}
+
+/* The gpen-stats batches= of the last such message on the bus. */
+static guint64 stats_batches(GstBus* bus) {
+  guint64 batches = 0;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* st = gst_message_get_structure(m);
+    if (gst_structure_has_name(st, "gpen-stats")) gst_structure_get_uint64(st, "batches", &batches);
+    gst_message_unref(m);
+  }
+  return batches;
+}
+
+/* Four streams of four frame sizes, frames pushed in turn, share one engine:
+ * each batch takes a frame of each, every frame comes out once, in its
+ * stream's order with its timestamps, as a private element makes it. */
+GST_START_TEST(test_shared_four_streams_interleaved) {
+  const int sizes[4][2] = {{64, 64}, {40, 48}, {72, 80}, {32, 32}};
+  constexpr int kFrames = 3;
+  GstHarness* h[4];
+  GstElement* last = nullptr;
+  for (int s = 0; s < 4; ++s) {
+    const std::string name = "cam" + std::to_string(s);
+    h[s] = make_shared_harness(name.c_str(), "four", 4, sizes[s][0], sizes[s][1], &last);
+  }
+  ElementBus bus(last);
+  for (int f = 0; f < kFrames; ++f)
+    for (int s = 0; s < 4; ++s)
+      fail_unless_equals_int(
+          gst_harness_push(h[s], stamped(make_frame(sized_face(s + f, sizes[s][0], sizes[s][1]),
+                                                    "RGB"), f)),
+          GST_FLOW_OK);
+  for (int s = 0; s < 4; ++s) {
+    const auto out = pull_stream(h[s], kFrames, 0, sizes[s][0], sizes[s][1]);
+    for (int f = 0; f < kFrames; ++f) {
+      const auto alone = run_frames({sized_face(s + f, sizes[s][0], sizes[s][1])}, 1);
+      fail_unless_equals_int(max_level_diff(out[f], alone[0]), 0);
+    }
+  }
+  // Each round of four frames was one batch: three in all, for all streams.
+  fail_unless(gst_harness_push_event(h[3], gst_event_new_eos()));
+  fail_unless_equals_uint64(stats_batches(bus.bus), kFrames);
+  for (int s = 0; s < 4; ++s) {
+    fail_unless_equals_int(gst_harness_buffers_in_queue(h[s]), 0);
+    gst_harness_teardown(h[s]);
+  }
+}
+GST_END_TEST;
+
+/* A stream's flush discards its own held frames only; its EOS drains its own
+ * and leaves the others' batch to fill. */
+GST_START_TEST(test_shared_flush_and_early_eos) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  GstHarness* a = make_shared_harness("flushing", "flush", 4, 64, 64);
+  GstHarness* b = make_shared_harness("steady", "flush", 4, 64, 64);
+  GstHarness* c = make_shared_harness("early", "flush", 4, 64, 64);
+  gst_harness_push(a, stamped(make_frame(face, "RGB"), 0));
+  gst_harness_push(a, stamped(make_frame(face, "RGB"), 1));
+  gst_harness_push(b, stamped(make_frame(face, "RGB"), 0));
+  flush_and_restart(a);  // a's two frames go, b's stays
+  gst_harness_push(c, stamped(make_frame(face, "RGB"), 0));
+  fail_unless(gst_harness_push_event(c, gst_event_new_eos()));  // c ends early
+  pull_stream(c, 1, 0, 64, 64);
+  fail_unless_equals_int(gst_harness_buffers_received(a), 0);
+  // b goes on; a restarts from frame 10.
+  for (int i = 1; i < 3; ++i) gst_harness_push(b, stamped(make_frame(face, "RGB"), i));
+  gst_harness_push(a, stamped(make_frame(face, "RGB"), 10));
+  gst_harness_push(b, stamped(make_frame(face, "RGB"), 3));
+  pull_stream(b, 4, 0, 64, 64);
+  fail_unless(gst_harness_push_event(a, gst_event_new_eos()));
+  pull_stream(a, 1, 10, 64, 64);
+  fail_unless_equals_int(gst_harness_buffers_received(a), 1);
+  fail_unless_equals_int(gst_harness_buffers_received(b), 4);
+  fail_unless_equals_int(gst_harness_buffers_received(c), 1);
+  gst_harness_teardown(a);
+  gst_harness_teardown(b);
+  gst_harness_teardown(c);
+}
+GST_END_TEST;
+
+/* Elements sharing an id must agree on the model's properties: the second
+ * is refused with an error naming both and the property. */
+GST_START_TEST(test_shared_property_mismatch_is_an_error) {
+  GstHarness* first = make_shared_harness("gpen-first", "strict", 4, 64, 64);
+  GstElement* second = make_element(2);
+  gst_object_set_name(GST_OBJECT(second), "gpen-second");
+  g_object_set(second, "model-instance-id", "strict", nullptr);
+  const std::string text = start_error(second);
+  fail_unless(text.find("batch-size") != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("gpen-first") != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("gpen-second") != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("strict") != std::string::npos, "%s", text.c_str());
+  // The first plays on.
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  for (int i = 0; i < 4; ++i) gst_harness_push(first, stamped(make_frame(face, "RGB"), i));
+  pull_stream(first, 4, 0, 64, 64);
+  gst_harness_teardown(first);
+}
+GST_END_TEST;
+
+/* Elements join and leave an engine while another plays; the last to leave
+ * frees it (a new element of that id then loads its own, with other
+ * properties). */
+GST_START_TEST(test_shared_elements_come_and_go) {
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  GstHarness* a = make_shared_harness("stays", "fleet", 2, 64, 64);
+  gst_harness_push(a, stamped(make_frame(face, "RGB"), 0));
+  GstHarness* b = make_shared_harness("visits", "fleet", 2, 64, 64);
+  gst_harness_push(b, stamped(make_frame(face, "RGB"), 0));  // fills the batch with a's
+  pull_stream(b, 1, 0, 64, 64);
+  pull_stream(a, 1, 0, 64, 64);
+  gst_harness_push(b, stamped(make_frame(face, "RGB"), 1));
+  gst_harness_teardown(b);  // leaves with a frame held: dropped
+  gst_harness_push(a, stamped(make_frame(face, "RGB"), 1));
+  fail_unless_equals_int(gst_harness_buffers_received(a), 1);  // b's frame no longer counts
+  GstHarness* c = make_shared_harness("joins", "fleet", 2, 64, 64);
+  gst_harness_push(c, stamped(make_frame(face, "RGB"), 0));
+  pull_stream(a, 1, 1, 64, 64);
+  pull_stream(c, 1, 0, 64, 64);
+  gst_harness_teardown(a);
+  gst_harness_teardown(c);
+  // Nobody holds "fleet" now: other properties are no mismatch.
+  GstHarness* d = make_shared_harness("after", "fleet", 1, 64, 64);
+  gst_harness_push(d, stamped(make_frame(face, "RGB"), 0));
+  pull_stream(d, 1, 0, 64, 64);
+  gst_harness_teardown(d);
+}
+GST_END_TEST;
+
+/* A stream's batch-timeout bounds its own frames' wait, whoever else shares. */
+GST_START_TEST(test_shared_batch_timeout_per_stream) {
+  GstHarness* slow = make_shared_harness("waits", "timeouts", 8, 64, 64);
+  GstElement* quick_element = nullptr;
+  GstHarness* quick = make_shared_harness("hurries", "timeouts", 8, 64, 64, &quick_element);
+  g_object_set(quick_element, "batch-timeout", (guint64)(50 * GST_MSECOND), nullptr);
+  gst_harness_set_live(quick, TRUE);
+  const cv::Mat face = load_rgb("gpen-64_in0.png");
+  gst_harness_push(slow, stamped(make_frame(face, "RGB"), 0));
+  gst_harness_push(quick, stamped(make_frame(face, "RGB"), 0));
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < 500 && !out; ++i) {
+    out = gst_harness_try_pull(quick);
+    if (!out) g_usleep(10000);
+  }
+  fail_unless(out != nullptr, "the quick stream's frame was never pushed");
+  gst_buffer_unref(out);
+  // The slow stream's frame may have ridden along; it is pushed either way
+  // at its EOS, once.
+  fail_unless(gst_harness_push_event(slow, gst_event_new_eos()));
+  pull_stream(slow, 1, 0, 64, 64);
+  fail_unless_equals_int(gst_harness_buffers_received(slow), 1);
+  gst_harness_teardown(slow);
+  gst_harness_teardown(quick);
+}
+GST_END_TEST;
+
+/* Full mode: faces of two streams share batches; each stream's frame is
+ * what a private element makes of it. */
+GST_START_TEST(test_shared_full_mode_matches_private) {
+  const cv::Mat photo = load_rgb("astronaut.png", kImages);
+  const int w = photo.cols, hgt = photo.rows;
+  GstHarness* h[2];
+  for (int s = 0; s < 2; ++s) {
+    GstElement* element = make_full_element(2);
+    g_object_set(element, "model-instance-id", "full", nullptr);
+    h[s] = make_full_harness(element, "RGB", w, hgt);
+  }
+  gst_harness_push(h[0], stamped(make_frame(photo, "RGB"), 0));
+  gst_harness_push(h[1], stamped(make_frame(photo, "RGB"), 0));
+  const auto a = pull_stream(h[0], 1, 0, w, hgt), b = pull_stream(h[1], 1, 0, w, hgt);
+  GstHarness* alone = make_full_harness(make_full_element(1), "RGB", w, hgt);
+  gst_harness_push(alone, stamped(make_frame(photo, "RGB"), 0));
+  const auto ref = pull_stream(alone, 1, 0, w, hgt);
+  fail_unless(changed_pixels(a[0], photo) > 0);
+  fail_unless_equals_int(max_level_diff(a[0], ref[0]), 0);
+  fail_unless_equals_int(max_level_diff(b[0], ref[0]), 0);
+  gst_harness_teardown(alone);
+  gst_harness_teardown(h[0]);
+  gst_harness_teardown(h[1]);
+}
+GST_END_TEST;
+
 static Suite* gpenenhance_suite(void) {
   Suite* s = suite_create("gpenenhance");
   TCase* tc = tcase_create("general");
@@ -1717,6 +1935,12 @@ static Suite* gpenenhance_suite(void) {
   tcase_add_test(tc, test_wrong_parse_model_is_an_error);
   tcase_add_test(tc, test_colorize_matches_the_reference);
   tcase_add_test(tc, test_colorize_needs_aligned_mode);
+  tcase_add_test(tc, test_shared_four_streams_interleaved);
+  tcase_add_test(tc, test_shared_flush_and_early_eos);
+  tcase_add_test(tc, test_shared_property_mismatch_is_an_error);
+  tcase_add_test(tc, test_shared_elements_come_and_go);
+  tcase_add_test(tc, test_shared_batch_timeout_per_stream);
+  tcase_add_test(tc, test_shared_full_mode_matches_private);
   return s;
 }
 

@@ -10,7 +10,7 @@
 //               [--seed N] [--self-check] [--roi-outcomes]
 //               [--passthrough] [--async-sink] [--data DIR]
 //               [--device D] [--detector-model FILE] [--stall-seconds N]
-//               [--set NAME=VALUE ...]
+//               [--set NAME=VALUE ...] [--streams N] [--batch-size N]
 //
 // The default is a short run for the test suite; --long runs thousands of
 // frames; --huge-frames N (3 with --long) pushes N frames of 7681x4321 in the
@@ -18,7 +18,9 @@
 // (RSS, the C heap in use, which tells a leak from allocator growth, and CUDA
 // device memory when there is one) stays flat after warm-up; --memory-log
 // writes the samples as they are taken; --set sets a gpenenhance property
-// (e.g. messages=none). Exit status
+// (e.g. messages=none); --streams N runs N such pipelines at once, in
+// threads of one process, their elements sharing one engine
+// (model-instance-id): each with its own churn, each checked. Exit status
 // 0 when every check held, 1 otherwise, 2 on bad arguments.
 #include <gst/gst.h>
 #include <unistd.h>
@@ -60,6 +62,8 @@ struct Options {
   bool self_check = false;
   bool roi_outcomes = false;
   int stall_seconds = 300;
+  int streams = 1;     // pipelines at once sharing one engine (model-instance-id)
+  std::string label;   // which of them, in the reports
 };
 
 // What a run did, for the report.
@@ -206,8 +210,9 @@ class Scenario {
     step("ready-trip");
     if (!pipeline_.set_state(GST_STATE_READY)) ledger_.fail("PLAYING -> READY failed");
     ledger_.end_epoch();
-    // READY-only properties take effect on the way back up.
-    if (!o_.pipeline.passthrough)
+    // READY-only properties take effect on the way back up (not where
+    // elements share an engine: theirs must agree).
+    if (!o_.pipeline.passthrough && o_.streams == 1)
       g_object_set(pipeline_.enhancer(), "batch-size", 1 + static_cast<guint>(rng_() % 4),
                    "pipeline-depth", static_cast<guint>(rng_() % 3), nullptr);
     const bool ok = pipeline_.set_state(GST_STATE_PLAYING);
@@ -329,14 +334,19 @@ class Scenario {
 // thread would; READY-only ones must be refused while running.
 class PropertyChanger {
  public:
+  // `shared_batch`: elements that share an engine must keep one batch size
+  // (0: not shared).
   PropertyChanger(GstElement* pipeline, GstElement* enhancer, bool full, const std::string& model, unsigned seed,
-                  Tally& tally)
+                  Tally& tally, unsigned shared_batch = 0)
       : loop_([=, &tally, rng = std::mt19937(seed)]() mutable {
           switch (rng() % 12) {
             case 0: g_object_set(enhancer, "strength", (rng() % 3) / 2.0, nullptr); break;
             case 1: g_object_set(enhancer, "batch-timeout", static_cast<guint64>(rng() % 3) * 15 * GST_MSECOND, nullptr); break;
             case 2: gst_util_set_object_arg(G_OBJECT(enhancer), "messages", rng() % 2 ? "frame" : "batch"); break;
-            case 3: g_object_set(enhancer, "batch-size", 1 + static_cast<guint>(rng() % 4), nullptr); break;
+            case 3:
+              g_object_set(enhancer, "batch-size",
+                           shared_batch ? shared_batch : 1 + static_cast<guint>(rng() % 4), nullptr);
+              break;
             case 4: g_object_set(enhancer, "model", model.c_str(), nullptr); break;
             case 5:
               if (full) g_object_set(enhancer, "denoise", (rng() % 3) / 4.0, "sharpen", (rng() % 3) / 4.0, nullptr);
@@ -415,7 +425,7 @@ int run_cycles(const Options& o) {
     std::optional<PropertyChanger> changer;
     if (!o.pipeline.passthrough)
       changer.emplace(pipeline.pipeline(), pipeline.enhancer(), o.pipeline.mode == "full", o.pipeline.model,
-                      o.seed + 1, scenario.tally());
+                      o.seed + 1, scenario.tally(), o.streams > 1 ? o.pipeline.batch_size : 0);
     for (int cycle = 0; ok && cycle < o.cycles; ++cycle) {
       if (o.huge_frames > 0 && cycle == o.cycles / 2) {
         scenario.change_caps(scenario.huge_spec());
@@ -445,7 +455,32 @@ int run_cycles(const Options& o) {
   if (ok) ok = scenario.eos_barrier(false);
   pipeline.set_state(GST_STATE_NULL);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return report(o.long_run ? "long" : "short", ledger, pipeline, scenario.tally(), seconds) && ok ? 0 : 1;
+  const std::string what = std::string(o.long_run ? "long" : "short") + o.label;
+  return report(what.c_str(), ledger, pipeline, scenario.tally(), seconds) && ok ? 0 : 1;
+}
+
+// --streams N: N pipelines at once, their elements sharing one engine, each
+// with its own churn (seed); every one must pass.
+int run_streams(const Options& o) {
+  std::vector<int> status(static_cast<std::size_t>(o.streams), 1);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < o.streams; ++s)
+    threads.emplace_back([&, s] {
+      Options mine = o;
+      mine.seed = o.seed + 1000 * static_cast<unsigned>(s);
+      mine.label = " stream " + std::to_string(s);
+      mine.pipeline.element_settings.insert(mine.pipeline.element_settings.begin(),
+                                            "model-instance-id=gpen-stress");
+      try {
+        status[s] = run_cycles(mine);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpen-stress stream %d: %s\n", s, e.what());
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  const bool ok = std::all_of(status.begin(), status.end(), [](int v) { return v == 0; });
+  std::printf("gpen-stress %d streams sharing one engine: %s\n", o.streams, ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
 }
 
 // Steady streaming of one kind of frame, with the occasional state change,
@@ -585,6 +620,8 @@ bool parse(int argc, char** argv, Options& o) {
     else if (arg == "--huge-frames") o.huge_frames = std::stoi(value());
     else if (arg == "--self-check") o.self_check = true;
     else if (arg == "--roi-outcomes") o.roi_outcomes = true;
+    else if (arg == "--streams") o.streams = std::max(1, std::stoi(value()));
+    else if (arg == "--batch-size") o.pipeline.batch_size = static_cast<unsigned>(std::max(1, std::stoi(value())));
     else if (arg == "--passthrough") o.pipeline.passthrough = true;
     else if (arg == "--async-sink") o.pipeline.async_sink = true;
     else throw std::invalid_argument("unknown argument " + arg);
@@ -616,6 +653,8 @@ int main(int argc, char** argv) {
       status = run_roi_outcomes(o);
     else if (o.soak_frames > 0)
       status = run_soak(o);
+    else if (o.streams > 1)
+      status = run_streams(o);
     else
       status = run_cycles(o);
   } catch (const std::exception& e) {
